@@ -1,0 +1,70 @@
+//! What the listening agent reports to its output (TUI, compact lines or JSON lines).
+
+use crate::model::Capture;
+use shared::{DeliveryOutcome, EventId, Mode};
+
+/// The agent's link to the relay, as every output shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConnState {
+    /// Dialling the relay for the first time.
+    Connecting,
+    /// The relay accepted the hello.
+    Connected {
+        /// When, in ms since the Unix epoch.
+        since_ms: u64,
+    },
+    /// The link dropped; the next attempt is scheduled.
+    Reconnecting {
+        /// 1 for the first retry.
+        attempt: u32,
+        /// Delay before the next attempt, in ms.
+        next_in_ms: u64,
+        /// Why the last attempt or link failed.
+        reason: String,
+    },
+    /// The relay refused the agent for good (bad token, version mismatch, revoked token...).
+    Failed {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Reported by the listening agent, in order, over a channel.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AgentEvent {
+    /// Sent once before connecting: where webhooks go in and where they come out.
+    Started {
+        /// The URL senders post to.
+        public_url: String,
+        /// The local target URL (path included).
+        target: String,
+        /// The source.
+        source: String,
+        /// The mode.
+        mode: Mode,
+    },
+    /// The link to the relay changed.
+    State(ConnState),
+    /// The relay accepted the hello.
+    Welcome {
+        /// Events waiting at the relay for this agent when it (re)connected.
+        backlog: u64,
+        /// The newest sequence in the source's log.
+        head_seq: u64,
+    },
+    /// A request is about to be delivered (or a verification was answered): a new row.
+    Captured(Box<Capture>),
+    /// The local service answered (or delivery failed) for an earlier `Captured`.
+    Delivered {
+        /// The capture's id.
+        id: EventId,
+        /// When delivery started.
+        delivered_at_ms: u64,
+        /// When the outcome was recorded.
+        answered_at_ms: u64,
+        /// What happened.
+        outcome: DeliveryOutcome,
+    },
+    /// Something to show the developer (e.g. the relay dropped old events).
+    Notice(String),
+}

@@ -1,0 +1,38 @@
+//! Frames ⇄ messages. The only place JSON frames are produced or parsed.
+
+use serde::{de::DeserializeOwned, Serialize};
+
+/// Why a frame could not be turned into a message.
+#[derive(Debug, thiserror::Error)]
+pub enum ProtocolError {
+    /// The frame is larger than the configured limit.
+    #[error("frame of {size} bytes exceeds the limit of {limit} bytes")]
+    TooLarge {
+        /// Frame size.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The frame is not valid JSON or not a known message.
+    #[error("malformed frame: {0}")]
+    Malformed(#[from] serde_json::Error),
+    /// A binary frame where a text frame was expected.
+    #[error("unexpected binary frame")]
+    UnexpectedBinary,
+}
+
+/// Encodes a message as a text frame.
+pub fn encode<T: Serialize>(msg: &T) -> String {
+    serde_json::to_string(msg).expect("protocol messages always serialize")
+}
+
+/// Decodes a text frame, refusing anything larger than `limit` bytes.
+pub fn decode<T: DeserializeOwned>(frame: &str, limit: usize) -> Result<T, ProtocolError> {
+    if frame.len() > limit {
+        return Err(ProtocolError::TooLarge {
+            size: frame.len(),
+            limit,
+        });
+    }
+    Ok(serde_json::from_str(frame)?)
+}

@@ -1,0 +1,27 @@
+//! hookrelay's shared vocabulary: the relay ⇄ agent wire protocol, the captured-exchange model
+//! and Okta helpers.
+//!
+//! # Wire protocol
+//!
+//! The agent opens a websocket to `GET /agent/connect` on the relay and sends one
+//! [`AgentMessage::Hello`] text frame carrying [`PROTOCOL_VERSION`], its token, the source it
+//! listens on, the delivery mode, a stable agent id and the last sequence it acknowledged. The
+//! relay answers [`RelayMessage::Welcome`] or closes the socket with one of the typed
+//! [`close`] codes. From then on the relay pushes [`RelayMessage::Event`]s in sequence order
+//! (at most `window` unacknowledged at once) and the agent answers each with an
+//! [`AgentMessage::Ack`] carrying the delivery outcome. Heartbeats are websocket pings.
+//!
+//! Every frame is a JSON text frame tagged by `type`; [`codec`] is the only place that turns
+//! frames into values and back. Bodies and header values are bytes ([`Blob`]).
+#![warn(missing_docs)]
+
+pub mod blob;
+pub mod codec;
+pub mod exchange;
+pub mod okta;
+pub mod protocol;
+
+pub use blob::Blob;
+pub use codec::{decode, encode, ProtocolError};
+pub use exchange::{DeliveryError, DeliveryOutcome, EventId, Header, HttpRequest, HttpResponse};
+pub use protocol::{close, AgentMessage, Hello, Mode, RelayMessage, Since, PROTOCOL_VERSION};
