@@ -2,9 +2,13 @@
 //! records every exchange and shows it.
 
 pub mod capture;
+pub mod connection;
 pub mod deliver;
+pub mod embedded;
 pub mod events;
+pub mod listen;
 pub mod model;
+pub mod output;
 pub mod replay;
 pub mod target;
 pub mod tls;

@@ -1,1 +1,303 @@
-fn main() {}
+//! `agent`: listen for webhooks, inspect and replay them.
+
+use agent::capture::CaptureStore;
+use agent::connection::LinkOptions;
+use agent::deliver::{DeliverOptions, Deliverer};
+use agent::listen::{listen, ListenOptions};
+use agent::output::{self, Plain};
+use agent::target::Target;
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use shared::{Mode, Since};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Parser)]
+#[command(
+    name = "agent",
+    version,
+    about = "hookrelay agent: webhooks from a relay to your local service"
+)]
+struct Cli {
+    /// Capture store location (default: the platform data directory).
+    #[arg(long, global = true, env = "HOOKRELAY_AGENT_DATA")]
+    data: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Deliver every webhook of a source to a local port or URL.
+    Listen(ListenArgs),
+    /// List captured exchanges.
+    Events {
+        /// Print JSON lines.
+        #[arg(long)]
+        json: bool,
+        /// How many (newest).
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// Send a captured request to the local service again.
+    Replay {
+        /// Capture id (or a unique prefix).
+        id: String,
+        /// Where to send it: a port or URL (default: the capture's original target).
+        #[arg(long)]
+        to: Option<String>,
+        /// Path under the port (with --to PORT).
+        #[arg(long, default_value = "/okta-webhooks-endpoint")]
+        path: String,
+        /// Accept any certificate from an https target.
+        #[arg(long)]
+        insecure: bool,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum Output {
+    Tui,
+    Compact,
+    Json,
+    Quiet,
+}
+
+#[derive(clap::Args)]
+struct ListenArgs {
+    /// Local port (e.g. 1337) or URL (http:// or https://) to deliver to.
+    target: String,
+    /// Path on the local service.
+    #[arg(
+        long,
+        env = "HOOKRELAY_PATH",
+        default_value = "/okta-webhooks-endpoint"
+    )]
+    path: String,
+    /// Relay URL; without it an embedded relay runs on 127.0.0.1.
+    #[arg(long, env = "HOOKRELAY_RELAY")]
+    relay: Option<String>,
+    /// Agent token (from `relay token create`).
+    #[arg(long, env = "HOOKRELAY_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// Source to listen on.
+    #[arg(long, env = "HOOKRELAY_SOURCE", default_value = "okta")]
+    source: String,
+    /// ack: the relay answers 200 at once; proxy: the sender gets the local answer.
+    #[arg(long, env = "HOOKRELAY_MODE", default_value = "ack")]
+    mode: Mode,
+    /// Output: tui when stdout is a terminal, compact otherwise.
+    #[arg(long, value_enum, env = "HOOKRELAY_OUTPUT")]
+    output: Option<Output>,
+    /// Accept any certificate from an https local service or relay.
+    #[arg(long)]
+    insecure: bool,
+    /// Local service timeout in milliseconds.
+    #[arg(long, default_value_t = 30_000)]
+    timeout_ms: u64,
+    /// Proxy-mode deadline in milliseconds (how long the relay waits for the local answer).
+    #[arg(long)]
+    proxy_deadline_ms: Option<u64>,
+    /// Unacknowledged events in flight.
+    #[arg(long, default_value_t = shared::protocol::DEFAULT_WINDOW)]
+    window: u32,
+    /// For an agent new to the source: start at a sequence number or a duration ago (30m, 2h, 1d).
+    #[arg(long)]
+    since: Option<String>,
+    /// Do not deliver Okta redeliveries (same eventId or uuids); they are still shown.
+    #[arg(long)]
+    drop_duplicates: bool,
+    /// Heartbeat interval in milliseconds.
+    #[arg(long, default_value_t = 5000)]
+    heartbeat_ms: u64,
+    /// First port tried for the embedded relay.
+    #[arg(long, default_value_t = agent::embedded::DEFAULT_PORT)]
+    embedded_port: u16,
+}
+
+#[tokio::main]
+async fn main() {
+    let cli = Cli::parse();
+    if let Err(err) = run(cli).await {
+        eprintln!("agent: {err:#}");
+        std::process::exit(1);
+    }
+}
+
+fn open_store(data: &Option<PathBuf>) -> anyhow::Result<CaptureStore> {
+    let path = match data {
+        Some(dir) => dir.join("captures.sqlite3"),
+        None => CaptureStore::default_path(),
+    };
+    CaptureStore::open(&path)
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Listen(args) => run_listen(&cli.data, args).await,
+        Command::Events { json, limit } => {
+            init_logs();
+            let store = open_store(&cli.data)?;
+            for c in store.recent(limit)? {
+                if json {
+                    println!("{}", output::capture_json(&c));
+                } else {
+                    println!("{}  {}", c.id, output::compact_line(&c));
+                }
+            }
+            Ok(())
+        }
+        Command::Replay {
+            id,
+            to,
+            path,
+            insecure,
+        } => {
+            init_logs();
+            let store = open_store(&cli.data)?;
+            let original = store.resolve(&id)?;
+            let target = match to {
+                Some(spec) => Target::parse(&spec, &path)?,
+                None => original_target(&original)?,
+            };
+            let deliverer = Deliverer::new(&DeliverOptions {
+                insecure,
+                ..Default::default()
+            });
+            let c =
+                agent::replay::replay(&store, &deliverer, &target, &original, None, None).await?;
+            println!("{}  {}", c.id, output::compact_line(&c));
+            if c.outcome.as_ref().and_then(|o| o.error.as_ref()).is_some() {
+                anyhow::bail!("replay failed");
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The target a capture was delivered to, minus the sender's own suffix and query.
+fn original_target(c: &agent::model::Capture) -> anyhow::Result<Target> {
+    let url = c.target_url.as_str();
+    let base = url
+        .strip_suffix(c.request.path_and_query().as_str())
+        .unwrap_or(url);
+    Target::parse(base, "").with_context(|| {
+        format!(
+            "capture {} has no usable target URL ({url:?}); pass --to",
+            c.id
+        )
+    })
+}
+
+fn init_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn parse_since(s: &str) -> anyhow::Result<Since> {
+    if let Ok(seq) = s.parse::<u64>() {
+        return Ok(Since::Seq(seq));
+    }
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = num.parse().with_context(|| {
+        format!("--since {s:?}: expected a sequence number or a duration like 30m")
+    })?;
+    let ms = match unit {
+        "ms" => n,
+        "s" => n * 1000,
+        "m" => n * 60_000,
+        "h" => n * 3_600_000,
+        "d" => n * 86_400_000,
+        _ => anyhow::bail!("--since {s:?}: unknown unit {unit:?} (use s, m, h or d)"),
+    };
+    Ok(Since::AgoMs(ms))
+}
+
+async fn run_listen(data: &Option<PathBuf>, args: ListenArgs) -> anyhow::Result<()> {
+    let output = args.output.unwrap_or(if std::io::stdout().is_terminal() {
+        Output::Tui
+    } else {
+        Output::Compact
+    });
+    if output != Output::Tui {
+        init_logs();
+    }
+    let target = Target::parse(&args.target, &args.path)?;
+    let since = args.since.as_deref().map(parse_since).transpose()?;
+    let store = open_store(data)?;
+    let shutdown = CancellationToken::new();
+    let (relay_url, token, cursor_key, _embedded) = match args.relay {
+        Some(url) => {
+            let token = args.token.context(
+                "--token (or HOOKRELAY_TOKEN) is required with --relay; create one with `relay token create --source NAME`",
+            )?;
+            let key = format!("{}#{}", url.trim_end_matches('/'), args.source);
+            (url, token, key, None)
+        }
+        None => {
+            let emb = agent::embedded::start(
+                args.embedded_port,
+                &args.source,
+                relay::Config::default(),
+                shutdown.clone(),
+            )
+            .await
+            .context("starting the embedded relay")?;
+            let key = format!("embedded:{}", uuid_like());
+            eprintln!("hookrelay: embedded relay on {} (loopback only)", emb.url);
+            (emb.url.clone(), emb.token.clone(), key, Some(emb))
+        }
+    };
+    let opts = ListenOptions {
+        link: LinkOptions {
+            relay_url,
+            heartbeat_interval: Duration::from_millis(args.heartbeat_ms),
+            heartbeat_timeout: Duration::from_millis(args.heartbeat_ms * 3),
+            insecure: args.insecure,
+            ..LinkOptions::default()
+        },
+        token,
+        source: args.source,
+        mode: args.mode,
+        target,
+        deliver: DeliverOptions {
+            timeout: Duration::from_millis(args.timeout_ms),
+            insecure: args.insecure,
+        },
+        window: args.window,
+        since,
+        drop_duplicates: args.drop_duplicates,
+        proxy_deadline_ms: args.proxy_deadline_ms,
+        cursor_key,
+    };
+    let (tx, rx) = mpsc::channel(4096);
+    let printer = tokio::spawn(output::print(
+        match output {
+            Output::Json => Plain::Json,
+            Output::Quiet => Plain::Quiet,
+            // The dashboard arrives with the TUI work; until then the terminal gets lines.
+            Output::Compact | Output::Tui => Plain::Compact,
+        },
+        rx,
+    ));
+    let ctrl_c = shutdown.clone();
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        ctrl_c.cancel();
+    });
+    let result = listen(opts, store, tx, shutdown.clone()).await;
+    shutdown.cancel();
+    let _ = printer.await;
+    result
+}
+
+fn uuid_like() -> String {
+    format!("{:x}-{}", agent::model::now_ms(), std::process::id())
+}

@@ -1,1 +1,204 @@
-//! relay library.
+//! The hookrelay relay: receives webhooks at `/h/{source}`, answers Okta's verification,
+//! stores every event durably and pushes it to connected agents over `/agent/connect`.
+
+pub mod config;
+pub mod error;
+pub mod hub;
+pub mod ingress;
+pub mod session;
+pub mod store;
+pub mod tokens;
+
+pub use config::Config;
+
+use axum::routing::{any, get};
+use axum::Router;
+use hub::Hub;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use store::{SourceInfo, Store, StoreResult, TokenInfo};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Everything request handlers and sessions share.
+pub struct RelayState {
+    /// Configuration.
+    pub config: Config,
+    /// The durable store.
+    pub store: Arc<dyn Store>,
+    /// Live per-source state.
+    pub hub: Hub,
+    /// Cancelled when the relay shuts down.
+    pub shutdown: CancellationToken,
+    /// Tracks websocket sessions so shutdown can wait for them.
+    pub tracker: TaskTracker,
+    /// Base URL for public webhook URLs.
+    pub public_base: String,
+    /// Tokens that live only in memory (the agent's embedded relay).
+    memory_tokens: Mutex<Vec<(Vec<u8>, TokenInfo)>>,
+}
+
+impl RelayState {
+    /// `{public_base}/h/{source}`.
+    pub fn public_source_url(&self, source: &str) -> String {
+        format!("{}/h/{source}", self.public_base)
+    }
+
+    /// The token behind `secret`, from memory or the store.
+    pub async fn authenticate(&self, secret: &str) -> StoreResult<Option<TokenInfo>> {
+        let hash = tokens::hash_secret(secret);
+        {
+            let mem = self.memory_tokens.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((_, info)) = mem.iter().find(|(h, _)| tokens::constant_time_eq(h, &hash)) {
+                return Ok(Some(info.clone()));
+            }
+        }
+        self.store.token_by_hash(&hash)
+    }
+
+    /// A source's settings, if it exists.
+    pub async fn source_info(&self, name: &str) -> Option<SourceInfo> {
+        match self.store.source(name) {
+            Ok(s) => s,
+            Err(err) => {
+                tracing::error!(%err, "reading source settings failed");
+                None
+            }
+        }
+    }
+
+    /// Adds a token kept only in memory for `source` (created if needed); returns its secret.
+    pub fn add_memory_token(&self, source: &str) -> StoreResult<String> {
+        self.store.ensure_source(source)?;
+        let secret = format!("hr_mem_{}", uuid::Uuid::new_v4().simple());
+        let info = TokenInfo {
+            id: "memory".into(),
+            name: "embedded".into(),
+            source: source.to_string(),
+            created_ms: now_ms(),
+            last_used_ms: None,
+        };
+        self.memory_tokens
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((tokens::hash_secret(&secret), info));
+        Ok(secret)
+    }
+}
+
+/// The relay's routes.
+pub fn app(state: Arc<RelayState>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/agent/connect", get(session::connect))
+        .route("/h/{*rest}", any(ingress::handle))
+        .route("/h/", any(ingress::handle))
+        .fallback(|| async {
+            error::json_error(
+                axum::http::StatusCode::NOT_FOUND,
+                "not found: webhooks go to /h/{source}",
+            )
+        })
+        .with_state(state)
+}
+
+/// A running relay.
+pub struct RelayHandle {
+    /// Shared state (for tests and the embedding agent).
+    pub state: Arc<RelayState>,
+    /// The bound address.
+    pub addr: SocketAddr,
+    /// Finishes when the relay has shut down.
+    pub join: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+/// Starts the relay on `listener` in the background; it stops when `shutdown` is cancelled.
+pub fn spawn(
+    listener: TcpListener,
+    store: Arc<dyn Store>,
+    config: Config,
+    shutdown: CancellationToken,
+) -> anyhow::Result<RelayHandle> {
+    let addr = listener.local_addr()?;
+    let public_base = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"))
+        .trim_end_matches('/')
+        .to_string();
+    let state = Arc::new(RelayState {
+        config,
+        store,
+        hub: Hub::default(),
+        shutdown: shutdown.clone(),
+        tracker: TaskTracker::new(),
+        public_base,
+        memory_tokens: Mutex::default(),
+    });
+    let join = tokio::spawn(serve(listener, state.clone()));
+    Ok(RelayHandle { state, addr, join })
+}
+
+async fn serve(listener: TcpListener, state: Arc<RelayState>) -> anyhow::Result<()> {
+    let shutdown = state.shutdown.clone();
+    tokio::spawn(maintain(state.clone()));
+    let router = app(state.clone());
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await?;
+    state.tracker.close();
+    // Sessions see the cancelled token and close with "going away"; don't wait forever.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), state.tracker.wait()).await;
+    Ok(())
+}
+
+/// Background upkeep: retention and closing sessions of revoked tokens.
+async fn maintain(state: Arc<RelayState>) {
+    let mut prune = tokio::time::interval(state.config.prune_interval);
+    let mut tokens = tokio::time::interval(state.config.token_check_interval);
+    loop {
+        tokio::select! {
+            _ = state.shutdown.cancelled() => return,
+            _ = prune.tick() => {
+                let store = state.store.clone();
+                let retention = state.config.retention;
+                let report = tokio::task::spawn_blocking(move || store.prune(now_ms(), retention)).await;
+                match report {
+                    Ok(Ok(r)) => {
+                        for (source, n) in r.removed {
+                            tracing::warn!(%source, removed = n, "retention removed old events");
+                        }
+                    }
+                    Ok(Err(err)) => tracing::error!(%err, "pruning failed"),
+                    Err(err) => tracing::error!(%err, "pruning task failed"),
+                }
+            }
+            _ = tokens.tick() => {
+                let live = state.hub.live_token_ids();
+                if live.iter().all(|t| t == "memory") {
+                    continue;
+                }
+                match state.store.tokens() {
+                    Ok(existing) => {
+                        for id in live.iter().filter(|t| *t != "memory") {
+                            if !existing.iter().any(|t| &t.id == id) {
+                                tracing::info!(token = %id, "token revoked; closing its sessions");
+                                state.hub.revoke(id);
+                            }
+                        }
+                    }
+                    Err(err) => tracing::error!(%err, "checking tokens failed"),
+                }
+            }
+        }
+    }
+}

@@ -1,1 +1,219 @@
-fn main() {}
+//! `relay`: serve webhooks, manage tokens.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use relay::store::sqlite::SqliteStore;
+use relay::store::Store;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Parser)]
+#[command(
+    name = "relay",
+    version,
+    about = "hookrelay relay: receives webhooks and pushes them to agents"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve webhooks and agents.
+    Serve(ServeArgs),
+    /// Manage agent tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "HOOKRELAY_LISTEN", default_value = "0.0.0.0:8080")]
+    listen: SocketAddr,
+    /// Data directory (event log, tokens).
+    #[arg(long, env = "HOOKRELAY_DATA", default_value = "./relay-data")]
+    data: PathBuf,
+    /// Public base URL senders use, e.g. https://relay.example.com.
+    #[arg(long, env = "HOOKRELAY_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Largest webhook body accepted, in bytes (413 above).
+    #[arg(long, env = "HOOKRELAY_MAX_BODY", default_value_t = shared::protocol::DEFAULT_MAX_BODY_BYTES)]
+    max_body: usize,
+    /// Default proxy-mode deadline in milliseconds.
+    #[arg(long, env = "HOOKRELAY_PROXY_DEADLINE_MS", default_value_t = 2500)]
+    proxy_deadline_ms: u64,
+    /// Heartbeat interval in milliseconds.
+    #[arg(long, default_value_t = 5000)]
+    heartbeat_ms: u64,
+    /// Days delivered events are kept.
+    #[arg(long, default_value_t = 7)]
+    retention_days: u64,
+    /// Events kept per source at most.
+    #[arg(long, default_value_t = 100_000)]
+    retention_events: u64,
+    /// Log format.
+    #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+    log_format: String,
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a token for a source and print it (only the token, on stdout).
+    Create {
+        /// Data directory of the relay.
+        #[arg(long, env = "HOOKRELAY_DATA", default_value = "./relay-data")]
+        data: PathBuf,
+        /// The source the token may listen on.
+        #[arg(long)]
+        source: String,
+        /// A label.
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+    /// List tokens (never their secrets).
+    List {
+        /// Data directory of the relay.
+        #[arg(long, env = "HOOKRELAY_DATA", default_value = "./relay-data")]
+        data: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token; its live sessions close within a second.
+    Revoke {
+        /// Data directory of the relay.
+        #[arg(long, env = "HOOKRELAY_DATA", default_value = "./relay-data")]
+        data: PathBuf,
+        /// The token id (from `relay token list`).
+        id: String,
+    },
+}
+
+#[tokio::main]
+async fn main() {
+    let cli = Cli::parse();
+    if let Err(err) = run(cli).await {
+        eprintln!("relay: {err:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => serve(args).await,
+        Command::Token(cmd) => token(cmd),
+    }
+}
+
+fn init_logs(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    init_logs(&args.log_format);
+    let store = SqliteStore::open_dir(&args.data)?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("binding {}", args.listen))?;
+    let mut config = relay::Config {
+        public_url: args.public_url,
+        max_body_bytes: args.max_body,
+        proxy_deadline: Duration::from_millis(args.proxy_deadline_ms),
+        heartbeat_interval: Duration::from_millis(args.heartbeat_ms),
+        heartbeat_timeout: Duration::from_millis(args.heartbeat_ms * 3),
+        ..relay::Config::default()
+    };
+    config.retention.max_age_ms = args.retention_days * 24 * 3600 * 1000;
+    config.retention.max_events = args.retention_events;
+    let shutdown = CancellationToken::new();
+    let handle = relay::spawn(listener, Arc::new(store), config, shutdown.clone())?;
+    tracing::info!(addr = %handle.addr, data = %args.data.display(), "relay listening");
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        shutdown.cancel();
+    });
+    handle.join.await.context("relay task failed")?
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("installing the SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+fn token(cmd: TokenCommand) -> anyhow::Result<()> {
+    match cmd {
+        TokenCommand::Create { data, source, name } => {
+            validate_source(&source)?;
+            let store = SqliteStore::open_dir(&data)?;
+            let (_, secret) = relay::tokens::create(&store, &source, &name)?;
+            println!("{secret}");
+        }
+        TokenCommand::List { data, json } => {
+            let store = SqliteStore::open_dir(&data)?;
+            let tokens = store.tokens()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&tokens)?);
+            } else {
+                println!(
+                    "{:<18} {:<16} {:<16} {:<14} LAST USED",
+                    "ID", "NAME", "SOURCE", "CREATED"
+                );
+                for t in tokens {
+                    println!(
+                        "{:<18} {:<16} {:<16} {:<14} {}",
+                        t.id,
+                        t.name,
+                        t.source,
+                        t.created_ms,
+                        t.last_used_ms.map_or("never".into(), |v| v.to_string())
+                    );
+                }
+            }
+        }
+        TokenCommand::Revoke { data, id } => {
+            let store = SqliteStore::open_dir(&data)?;
+            if !store.revoke_token(&id)? {
+                anyhow::bail!("no token with id {id:?}");
+            }
+            eprintln!("revoked {id}");
+        }
+    }
+    Ok(())
+}
+
+fn validate_source(name: &str) -> anyhow::Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+    if !ok {
+        anyhow::bail!("source names are 1-64 characters of a-z, A-Z, 0-9, '-', '_' or '.'");
+    }
+    Ok(())
+}

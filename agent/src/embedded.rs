@@ -1,0 +1,65 @@
+//! The zero-configuration default: a relay inside the agent process, on loopback only.
+
+use anyhow::Context;
+use relay::store::sqlite::SqliteStore;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// First port tried; the next free one is used when it is taken.
+pub const DEFAULT_PORT: u16 = 8787;
+
+/// A running embedded relay.
+pub struct Embedded {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// An in-memory token for `source`.
+    pub token: String,
+    /// The relay.
+    pub handle: relay::RelayHandle,
+    // Removed when the agent exits: an embedded relay's log lives as long as the process,
+    // since no sender can reach it while the agent is down.
+    _dir: tempfile::TempDir,
+}
+
+/// Starts a relay on 127.0.0.1 (port `first_port` or the next free one; 0 for any) with a
+/// temporary store and an in-memory token for `source`.
+pub async fn start(
+    first_port: u16,
+    source: &str,
+    config: relay::Config,
+    shutdown: CancellationToken,
+) -> anyhow::Result<Embedded> {
+    let listener = bind_loopback(first_port).await?;
+    let dir = tempfile::Builder::new()
+        .prefix("hookrelay-embedded-")
+        .tempdir()
+        .context("creating a temporary directory for the embedded relay")?;
+    let store = SqliteStore::open_dir(dir.path())?;
+    let handle = relay::spawn(listener, Arc::new(store), config, shutdown)?;
+    let token = handle.state.add_memory_token(source)?;
+    Ok(Embedded {
+        url: format!("http://{}", handle.addr),
+        token,
+        handle,
+        _dir: dir,
+    })
+}
+
+async fn bind_loopback(first_port: u16) -> anyhow::Result<TcpListener> {
+    if first_port == 0 {
+        return Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?);
+    }
+    let mut last_err = None;
+    for port in first_port..first_port.saturating_add(100) {
+        match TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await {
+            Ok(l) => return Ok(l),
+            Err(e) => last_err = Some(e),
+        }
+    }
+    Err(last_err.map_or_else(
+        || anyhow::anyhow!("no free port"),
+        |e| anyhow::anyhow!(e).context(format!("no free port on 127.0.0.1 from {first_port}")),
+    ))
+}

@@ -1,0 +1,220 @@
+//! Plain outputs: one line per event (`compact`) or one JSON object per line (`json`).
+
+use crate::events::{AgentEvent, ConnState};
+use crate::model::Capture;
+use shared::{DeliveryOutcome, EventId};
+use std::collections::HashMap;
+use std::io::Write;
+use tokio::sync::mpsc;
+
+/// Which plain output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Plain {
+    /// Human lines; state changes on stderr.
+    Compact,
+    /// JSON lines on stdout.
+    Json,
+    /// Nothing but errors.
+    Quiet,
+}
+
+/// Prints events until the channel closes.
+pub async fn print(kind: Plain, mut rx: mpsc::Receiver<AgentEvent>) {
+    let mut pending: HashMap<EventId, Capture> = HashMap::new();
+    while let Some(ev) = rx.recv().await {
+        let line = match (&ev, kind) {
+            (_, Plain::Quiet) => continue,
+            (AgentEvent::Captured(c), _) if c.is_pending() => {
+                pending.insert(c.id, (**c).clone());
+                continue;
+            }
+            (
+                AgentEvent::Delivered {
+                    id,
+                    answered_at_ms,
+                    outcome,
+                    ..
+                },
+                _,
+            ) => {
+                let Some(mut c) = pending.remove(id) else {
+                    continue;
+                };
+                c.outcome = Some(outcome.clone());
+                c.answered_at_ms = Some(*answered_at_ms);
+                capture_line(kind, &c)
+            }
+            (AgentEvent::Captured(c), _) => capture_line(kind, c),
+            (other, Plain::Json) => state_json(other).to_string(),
+            (other, _) => {
+                let mut err = std::io::stderr().lock();
+                let _ = writeln!(err, "{}", state_text(other));
+                continue;
+            }
+        };
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{line}");
+        let _ = out.flush();
+    }
+}
+
+fn capture_line(kind: Plain, c: &Capture) -> String {
+    match kind {
+        Plain::Json => capture_json(c).to_string(),
+        _ => compact_line(c),
+    }
+}
+
+/// `12:03:04.120 POST /extra?x=1 → 200 3.2ms  user.lifecycle.deactivate · John Doe [dup]`.
+pub fn compact_line(c: &Capture) -> String {
+    let time = clock(c.received_at_ms);
+    if c.kind == crate::model::CaptureKind::Verification {
+        return format!("{time} GET  verification ✓ (answered by the relay)");
+    }
+    let path = display_path(c);
+    let result = match &c.outcome {
+        Some(o) => outcome_text(o),
+        None => "…".into(),
+    };
+    let mut line = format!("{time} {:<4} {path} → {result}", c.request.method);
+    if let Some(s) = shared::okta::summarize(c.request.body.as_bytes()) {
+        line.push_str("  ");
+        line.push_str(&s.one_line());
+        if s.is_inline() {
+            if let Some(o) = &c.outcome {
+                let ms = o.duration_us as f64 / 1000.0;
+                line.push_str(&format!(" [{:.0}% of Okta's 3 s]", ms / 30.0));
+                if ms > 1000.0 {
+                    line.push_str(" ⚠ slow for an inline hook");
+                }
+            }
+        }
+    }
+    if c.duplicate {
+        line.push_str(" [duplicate]");
+    }
+    if c.replay_of.is_some() {
+        line.push_str(" [replay]");
+    }
+    line
+}
+
+fn outcome_text(o: &DeliveryOutcome) -> String {
+    let ms = o.duration_us as f64 / 1000.0;
+    match (&o.response, &o.error) {
+        (Some(r), _) => format!("{} {ms:.1}ms", r.status),
+        (None, Some(e)) => format!("failed ({e}) {ms:.1}ms"),
+        (None, None) => "?".into(),
+    }
+}
+
+fn display_path(c: &Capture) -> String {
+    let p = c.request.path_and_query();
+    if p.is_empty() {
+        "/".into()
+    } else {
+        p
+    }
+}
+
+/// `HH:MM:SS.mmm` (UTC) of a millisecond timestamp.
+pub fn clock(ms: u64) -> String {
+    let secs = ms / 1000;
+    format!(
+        "{:02}:{:02}:{:02}.{:03}",
+        (secs / 3600) % 24,
+        (secs / 60) % 60,
+        secs % 60,
+        ms % 1000
+    )
+}
+
+/// The JSON line for one capture.
+pub fn capture_json(c: &Capture) -> serde_json::Value {
+    let summary = shared::okta::summarize(c.request.body.as_bytes());
+    serde_json::json!({
+        "type": "event",
+        "kind": c.kind,
+        "id": c.id,
+        "seq": c.seq,
+        "received_at_ms": c.received_at_ms,
+        "method": c.request.method,
+        "path": display_path(c),
+        "status": c.status(),
+        "duration_ms": c.outcome.as_ref().map(|o| o.duration_us as f64 / 1000.0),
+        "error": c.outcome.as_ref().and_then(|o| o.error.as_ref()).map(|e| e.to_string()),
+        "duplicate": c.duplicate,
+        "replay_of": c.replay_of,
+        "summary": summary.as_ref().map(|s| s.one_line()),
+        "event_types": summary.as_ref().map(|s| s.event_types.clone()),
+        "target": c.target_url,
+    })
+}
+
+fn state_text(ev: &AgentEvent) -> String {
+    match ev {
+        AgentEvent::Started {
+            public_url,
+            target,
+            source,
+            mode,
+        } => {
+            format!("hookrelay: forwarding {public_url} → {target}  (source {source}, {mode} mode)")
+        }
+        AgentEvent::State(s) => match s {
+            ConnState::Connecting => "hookrelay: connecting to the relay…".into(),
+            ConnState::Connected { since_ms } => {
+                format!("hookrelay: connected (since {})", clock(*since_ms))
+            }
+            ConnState::Reconnecting {
+                attempt,
+                next_in_ms,
+                reason,
+            } => format!(
+                "hookrelay: reconnecting (attempt {attempt}, next try in {:.1}s): {reason}",
+                *next_in_ms as f64 / 1000.0
+            ),
+            ConnState::Failed { reason } => format!("hookrelay: failed: {reason}"),
+        },
+        AgentEvent::Welcome { backlog, .. } => {
+            format!("hookrelay: {backlog} event(s) were waiting at the relay")
+        }
+        AgentEvent::Notice(m) => format!("hookrelay: relay notice: {m}"),
+        AgentEvent::Captured(_) | AgentEvent::Delivered { .. } => String::new(),
+    }
+}
+
+fn state_json(ev: &AgentEvent) -> serde_json::Value {
+    match ev {
+        AgentEvent::Started {
+            public_url,
+            target,
+            source,
+            mode,
+        } => serde_json::json!({
+            "type": "started", "public_url": public_url, "target": target, "source": source, "mode": mode
+        }),
+        AgentEvent::State(s) => match s {
+            ConnState::Connecting => serde_json::json!({"type": "state", "state": "connecting"}),
+            ConnState::Connected { since_ms } => {
+                serde_json::json!({"type": "state", "state": "connected", "since_ms": since_ms})
+            }
+            ConnState::Reconnecting {
+                attempt,
+                next_in_ms,
+                reason,
+            } => serde_json::json!({
+                "type": "state", "state": "reconnecting", "attempt": attempt,
+                "next_in_ms": next_in_ms, "reason": reason
+            }),
+            ConnState::Failed { reason } => {
+                serde_json::json!({"type": "state", "state": "failed", "reason": reason})
+            }
+        },
+        AgentEvent::Welcome { backlog, head_seq } => {
+            serde_json::json!({"type": "welcome", "backlog": backlog, "head_seq": head_seq})
+        }
+        AgentEvent::Notice(m) => serde_json::json!({"type": "notice", "message": m}),
+        AgentEvent::Captured(_) | AgentEvent::Delivered { .. } => serde_json::Value::Null,
+    }
+}

@@ -1,0 +1,205 @@
+//! Live per-source state shared by ingress and sessions: connected agents, mode, proxy
+//! waiters, notices, and the sessions a token revocation must close.
+
+use shared::{DeliveryOutcome, EventId, Mode, RelayMessage};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{broadcast, oneshot};
+use tokio_util::sync::CancellationToken;
+
+/// Live state of one source.
+pub struct SourceHub {
+    agents: AtomicUsize,
+    mode: Mutex<Mode>,
+    proxy_deadline_ms: AtomicU64,
+    waiters: Mutex<HashMap<EventId, oneshot::Sender<DeliveryOutcome>>>,
+    notices: broadcast::Sender<RelayMessage>,
+}
+
+impl SourceHub {
+    fn new(mode: Mode, deadline: Duration) -> Self {
+        SourceHub {
+            agents: AtomicUsize::new(0),
+            mode: Mutex::new(mode),
+            proxy_deadline_ms: AtomicU64::new(deadline.as_millis() as u64),
+            waiters: Mutex::default(),
+            notices: broadcast::channel(64).0,
+        }
+    }
+
+    /// Connected agents.
+    pub fn agents(&self) -> usize {
+        self.agents.load(Ordering::Relaxed)
+    }
+
+    /// The mode in force.
+    pub fn mode(&self) -> Mode {
+        *self.mode.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Proxy-mode deadline.
+    pub fn proxy_deadline(&self) -> Duration {
+        Duration::from_millis(self.proxy_deadline_ms.load(Ordering::Relaxed))
+    }
+
+    /// Registers a connected agent and the mode and deadline its hello chose; dropping the
+    /// guard unregisters it.
+    pub fn join(self: &Arc<Self>, mode: Mode, deadline: Option<Duration>) -> AgentGuard {
+        *self.mode.lock().unwrap_or_else(|p| p.into_inner()) = mode;
+        if let Some(d) = deadline {
+            self.proxy_deadline_ms
+                .store(d.as_millis() as u64, Ordering::Relaxed);
+        }
+        self.agents.fetch_add(1, Ordering::Relaxed);
+        AgentGuard(self.clone())
+    }
+
+    /// Waits for the first agent's outcome for `id` (proxy mode). Register before appending so
+    /// a fast agent cannot answer before anyone listens.
+    pub fn wait_for(self: &Arc<Self>, id: EventId) -> Waiter {
+        let (tx, rx) = oneshot::channel();
+        self.lock_waiters().insert(id, tx);
+        Waiter {
+            hub: self.clone(),
+            id,
+            rx,
+        }
+    }
+
+    /// Hands an agent's outcome to the waiting sender, if any.
+    pub fn complete(&self, id: EventId, outcome: DeliveryOutcome) {
+        if let Some(tx) = self.lock_waiters().remove(&id) {
+            let _ = tx.send(outcome);
+        }
+    }
+
+    /// Tells every connected agent of this source something.
+    pub fn notify(&self, msg: RelayMessage) {
+        let _ = self.notices.send(msg);
+    }
+
+    /// Receives notices.
+    pub fn subscribe(&self) -> broadcast::Receiver<RelayMessage> {
+        self.notices.subscribe()
+    }
+
+    fn lock_waiters(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<EventId, oneshot::Sender<DeliveryOutcome>>> {
+        self.waiters.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Unregisters an agent when dropped.
+pub struct AgentGuard(Arc<SourceHub>);
+
+impl Drop for AgentGuard {
+    fn drop(&mut self) {
+        self.0.agents.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A proxy-mode sender waiting for the agent's outcome; removes itself when dropped.
+pub struct Waiter {
+    hub: Arc<SourceHub>,
+    id: EventId,
+    rx: oneshot::Receiver<DeliveryOutcome>,
+}
+
+impl Waiter {
+    /// The outcome, or `None` past `deadline`.
+    pub async fn wait(mut self, deadline: Duration) -> Option<DeliveryOutcome> {
+        tokio::time::timeout(deadline, &mut self.rx)
+            .await
+            .ok()
+            .and_then(Result::ok)
+    }
+}
+
+impl Drop for Waiter {
+    fn drop(&mut self) {
+        self.hub.lock_waiters().remove(&self.id);
+    }
+}
+
+/// All sources' live state plus the registry of live sessions by token.
+#[derive(Default)]
+pub struct Hub {
+    sources: Mutex<HashMap<String, Arc<SourceHub>>>,
+    sessions: Mutex<HashMap<u64, (String, CancellationToken)>>,
+    next_session: AtomicU64,
+}
+
+impl Hub {
+    /// The live state of `source`, created with `mode` if new.
+    pub fn source(&self, name: &str, mode: Mode, deadline: Duration) -> Arc<SourceHub> {
+        self.sources
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(name.to_string())
+            .or_insert_with(|| Arc::new(SourceHub::new(mode, deadline)))
+            .clone()
+    }
+
+    /// Connected agents per source.
+    pub fn agent_counts(&self) -> Vec<(String, usize)> {
+        let map = self.sources.lock().unwrap_or_else(|p| p.into_inner());
+        let mut v: Vec<_> = map.iter().map(|(k, s)| (k.clone(), s.agents())).collect();
+        v.sort();
+        v
+    }
+
+    /// Registers a live session for `token_id`; returns its id and the token that cancels it.
+    pub fn register_session(&self, token_id: &str, parent: &CancellationToken) -> SessionGuard<'_> {
+        let id = self.next_session.fetch_add(1, Ordering::Relaxed);
+        let cancel = parent.child_token();
+        self.sessions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id, (token_id.to_string(), cancel.clone()));
+        SessionGuard {
+            hub: self,
+            id,
+            revoked: cancel,
+        }
+    }
+
+    /// Token ids of live sessions.
+    pub fn live_token_ids(&self) -> Vec<String> {
+        let map = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        let mut v: Vec<String> = map.values().map(|(t, _)| t.clone()).collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    /// Closes every live session of `token_id`.
+    pub fn revoke(&self, token_id: &str) {
+        let map = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        for (t, cancel) in map.values() {
+            if t == token_id {
+                cancel.cancel();
+            }
+        }
+    }
+}
+
+/// Unregisters a session when dropped; `revoked` fires when its token is revoked.
+pub struct SessionGuard<'a> {
+    hub: &'a Hub,
+    id: u64,
+    /// Cancelled on revocation (or relay shutdown).
+    pub revoked: CancellationToken,
+}
+
+impl Drop for SessionGuard<'_> {
+    fn drop(&mut self) {
+        self.hub
+            .sessions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.id);
+    }
+}

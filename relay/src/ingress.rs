@@ -1,0 +1,162 @@
+//! Webhook ingress: `ANY /h/{source}[/suffix][?query]` — verification, store, ack or proxy.
+
+use crate::error::{json_error, RelayError};
+use crate::store::NewEvent;
+use crate::RelayState;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use shared::okta::{self, VERIFICATION_HEADER};
+use shared::{Blob, EventId, Header, HttpRequest, Mode, RelayMessage};
+use std::sync::Arc;
+
+/// Response headers that describe the agent's hop, not the answer.
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "transfer-encoding",
+    "te",
+    "trailer",
+    "upgrade",
+    "content-length",
+];
+
+/// Handles every request under `/h/`.
+pub async fn handle(State(state): State<Arc<RelayState>>, req: Request) -> Response {
+    match receive(&state, req).await {
+        Ok(resp) => resp,
+        Err(err) => {
+            tracing::debug!(%err, "webhook refused");
+            err.into_response()
+        }
+    }
+}
+
+async fn receive(state: &Arc<RelayState>, req: Request) -> Result<Response, RelayError> {
+    let received_at_ms = crate::now_ms();
+    let (parts, body) = req.into_parts();
+    let raw_path = parts.uri.path();
+    let rest = raw_path.strip_prefix("/h/").unwrap_or("");
+    let (source, suffix) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, ""),
+    };
+    let info = state
+        .source_info(source)
+        .await
+        .ok_or_else(|| RelayError::UnknownSource(source.to_string()))?;
+    let hub = state
+        .hub
+        .source(source, info.mode, state.config.proxy_deadline);
+
+    if parts.method == axum::http::Method::GET {
+        if let Some(challenge) = parts.headers.get(VERIFICATION_HEADER) {
+            let challenge = String::from_utf8_lossy(challenge.as_bytes()).into_owned();
+            tracing::info!(source, "answered an Okta verification challenge");
+            hub.notify(RelayMessage::Verification {
+                at_ms: received_at_ms,
+                challenge: challenge.clone(),
+            });
+            let body = serde_json::json!({ "verification": challenge }).to_string();
+            return Ok((
+                StatusCode::OK,
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                body,
+            )
+                .into_response());
+        }
+    }
+
+    let limit = state.config.max_body_bytes;
+    let body = axum::body::to_bytes(body, limit).await.map_err(|e| {
+        if is_length_limit(&e) {
+            RelayError::BodyTooLarge(limit)
+        } else {
+            RelayError::BadBody(e.to_string())
+        }
+    })?;
+    let request = HttpRequest {
+        method: parts.method.as_str().to_string(),
+        path: suffix.to_string(),
+        query: parts.uri.query().map(str::to_string),
+        headers: parts
+            .headers
+            .iter()
+            .map(|(n, v)| Header(n.as_str().to_string(), Blob::from(v.as_bytes())))
+            .collect(),
+        body: Blob(body),
+    };
+    let keys = okta::summarize(request.body.as_bytes());
+    let id = EventId::new();
+    let event = NewEvent {
+        id,
+        received_at_ms,
+        okta_event_id: keys.as_ref().and_then(|k| k.event_id.clone()),
+        okta_uuids: keys.map(|k| k.uuids).unwrap_or_default(),
+        request,
+    };
+
+    match hub.mode() {
+        Mode::Ack => {
+            append(state, source, event).await?;
+            Ok(StatusCode::OK.into_response())
+        }
+        Mode::Proxy => {
+            if hub.agents() == 0 {
+                return Err(RelayError::NoAgent(source.to_string()));
+            }
+            let deadline = hub.proxy_deadline();
+            let waiter = hub.wait_for(id);
+            append(state, source, event).await?;
+            let outcome = waiter
+                .wait(deadline)
+                .await
+                .ok_or(RelayError::AgentTimeout(deadline.as_millis() as u64))?;
+            match (outcome.response, outcome.error) {
+                (Some(resp), _) => Ok(proxied(resp)),
+                (None, Some(err)) => Err(RelayError::LocalFailed(err.to_string())),
+                (None, None) => Err(RelayError::LocalFailed("no answer".into())),
+            }
+        }
+    }
+}
+
+async fn append(state: &RelayState, source: &str, event: NewEvent) -> Result<(), RelayError> {
+    state.store.append(source, event).await.map_err(|err| {
+        tracing::error!(%err, source, "event not stored; answering 503");
+        RelayError::StoreUnavailable
+    })?;
+    Ok(())
+}
+
+fn proxied(resp: shared::HttpResponse) -> Response {
+    let status = StatusCode::from_u16(resp.status).unwrap_or(StatusCode::BAD_GATEWAY);
+    let mut builder = Response::builder().status(status);
+    for h in &resp.headers {
+        if HOP_BY_HOP.contains(&h.name().to_ascii_lowercase().as_str()) {
+            continue;
+        }
+        if let (Ok(name), Ok(value)) = (
+            axum::http::HeaderName::from_bytes(h.name().as_bytes()),
+            HeaderValue::from_bytes(h.value()),
+        ) {
+            builder = builder.header(name, value);
+        }
+    }
+    builder
+        .body(Body::from(resp.body.0))
+        .unwrap_or_else(|e| json_error(StatusCode::BAD_GATEWAY, &format!("bad local answer: {e}")))
+}
+
+fn is_length_limit(err: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = source {
+        if e.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = e.source();
+    }
+    false
+}

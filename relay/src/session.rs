@@ -1,0 +1,303 @@
+//! One agent's websocket: hello, token and version checks, then events out and acks in.
+
+use crate::store::{Store, StoredEvent};
+use crate::RelayState;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::response::Response;
+use futures_util::stream::SplitSink;
+use futures_util::{SinkExt, StreamExt};
+use shared::protocol::close;
+use shared::{AgentMessage, Hello, RelayMessage, Since, PROTOCOL_VERSION};
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How often an advanced cursor is written to the store. Acks in between are safe to lose:
+/// the agent's hello carries its own last acked sequence and it drops repeats by id.
+const CURSOR_FLUSH: Duration = Duration::from_millis(250);
+
+/// `GET /agent/connect`: upgrades to a websocket session.
+pub async fn connect(State(state): State<Arc<RelayState>>, ws: WebSocketUpgrade) -> Response {
+    let max = state.config.max_frame_bytes;
+    // Small buffers keep idle agents cheap; frames larger than them still pass.
+    ws.read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .max_message_size(max)
+        .max_frame_size(max)
+        .on_upgrade(move |socket| async move {
+            let tracker = state.tracker.clone();
+            tracker.track_future(run(state, socket)).await
+        })
+}
+
+/// Why a session ends, as a close frame.
+struct Closing(u16, String);
+
+impl Closing {
+    fn new(code: u16, reason: impl Into<String>) -> Self {
+        Closing(code, reason.into())
+    }
+}
+
+async fn run(state: Arc<RelayState>, socket: WebSocket) {
+    let (mut sink, mut stream) = socket.split();
+    let hello = match tokio::time::timeout(state.config.hello_timeout, stream.next()).await {
+        Ok(Some(Ok(Message::Text(text)))) => {
+            match shared::decode::<AgentMessage>(&text, state.config.max_frame_bytes) {
+                Ok(AgentMessage::Hello(h)) => h,
+                Ok(_) => {
+                    return close_with(&mut sink, Closing::new(close::BAD_FRAME, "expected hello"))
+                        .await
+                }
+                Err(e) => {
+                    return close_with(&mut sink, Closing::new(close::BAD_FRAME, e.to_string()))
+                        .await
+                }
+            }
+        }
+        Ok(Some(Ok(_))) => {
+            return close_with(
+                &mut sink,
+                Closing::new(close::BAD_FRAME, "expected a text hello"),
+            )
+            .await
+        }
+        _ => return,
+    };
+    let source = hello.source.clone();
+    let span = tracing::info_span!("session", %source, agent = %hello.agent_id);
+    let _enter = span.enter();
+    let closing = match serve(&state, hello, &mut sink, &mut stream).await {
+        Ok(()) => return,
+        Err(c) => c,
+    };
+    tracing::info!(code = closing.0, reason = %closing.1, "closing agent session");
+    close_with(&mut sink, closing).await;
+}
+
+type Sink = SplitSink<WebSocket, Message>;
+
+async fn close_with(sink: &mut Sink, closing: Closing) {
+    let frame = CloseFrame {
+        code: closing.0,
+        reason: closing.1.into(),
+    };
+    let _ = tokio::time::timeout(
+        Duration::from_secs(2),
+        sink.send(Message::Close(Some(frame))),
+    )
+    .await;
+}
+
+async fn send(sink: &mut Sink, msg: &RelayMessage) -> Result<(), Closing> {
+    sink.send(Message::Text(shared::encode(msg).into()))
+        .await
+        .map_err(|e| Closing::new(close::GOING_AWAY, format!("send failed: {e}")))
+}
+
+fn store_err(e: crate::store::StoreError) -> Closing {
+    tracing::error!(%e, "store failed during a session");
+    Closing::new(close::RELAY_ERROR, "relay store error")
+}
+
+async fn serve(
+    state: &Arc<RelayState>,
+    hello: Hello,
+    sink: &mut Sink,
+    stream: &mut futures_util::stream::SplitStream<WebSocket>,
+) -> Result<(), Closing> {
+    if hello.version != PROTOCOL_VERSION {
+        return Err(Closing::new(
+            close::VERSION_MISMATCH,
+            format!(
+                "agent speaks protocol {} but this relay speaks {PROTOCOL_VERSION}",
+                hello.version
+            ),
+        ));
+    }
+    let token = state
+        .authenticate(&hello.token)
+        .await
+        .map_err(store_err)?
+        .ok_or_else(|| Closing::new(close::UNAUTHORIZED, "invalid token"))?;
+    let store: &dyn Store = state.store.as_ref();
+    if store.source(&hello.source).map_err(store_err)?.is_none() && token.source != hello.source {
+        return Err(Closing::new(
+            close::UNKNOWN_SOURCE,
+            format!("unknown source {:?}", hello.source),
+        ));
+    }
+    if token.source != hello.source {
+        return Err(Closing::new(
+            close::FORBIDDEN_SOURCE,
+            format!("this token may only listen on source {:?}", token.source),
+        ));
+    }
+    let source = hello.source.as_str();
+    store.ensure_source(source).map_err(store_err)?;
+    store.set_mode(source, hello.mode).map_err(store_err)?;
+    let hub = state
+        .hub
+        .source(source, hello.mode, state.config.proxy_deadline);
+    let deadline = hello.proxy_deadline_ms.map(Duration::from_millis);
+    let _agent = hub.join(hello.mode, deadline);
+    let session = state.hub.register_session(&token.id, &state.shutdown);
+    let mut notices = hub.subscribe();
+    let mut head_rx = store.watch_head(source).map_err(store_err)?;
+    let head = *head_rx.borrow_and_update();
+
+    let mut next = match hello.last_acked_seq {
+        Some(n) => n + 1,
+        None => match store.cursor(&hello.agent_id, source).map_err(store_err)? {
+            Some(c) => c + 1,
+            None => match hello.since.unwrap_or(Since::Now) {
+                Since::Now => head + 1,
+                Since::Seq(s) => s.max(1),
+                Since::AgoMs(ms) => store
+                    .first_seq_since(source, crate::now_ms().saturating_sub(ms))
+                    .map_err(store_err)?,
+            },
+        },
+    };
+    let oldest = store.oldest_seq(source).map_err(store_err)?;
+    if next < oldest {
+        let lost = oldest - next;
+        send(
+            sink,
+            &RelayMessage::Notice {
+                message: format!(
+                    "{lost} event(s) were removed by retention before this agent received them"
+                ),
+            },
+        )
+        .await?;
+        next = oldest;
+    }
+    send(
+        sink,
+        &RelayMessage::Welcome {
+            source: source.to_string(),
+            mode: hello.mode,
+            public_url: state.public_source_url(source),
+            head_seq: head,
+            backlog: (head + 1).saturating_sub(next),
+            resume_from: next,
+        },
+    )
+    .await?;
+    tracing::info!(resume_from = next, head, "agent connected");
+
+    let window = hello.window.clamp(1, state.config.max_window) as usize;
+    let mut in_flight: VecDeque<u64> = VecDeque::new();
+    let mut acked: Option<u64> = None;
+    let mut flushed: Option<u64> = None;
+    let mut last_flush = Instant::now();
+    let mut last_seen = Instant::now();
+    let mut heartbeat = tokio::time::interval(state.config.heartbeat_interval);
+    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut head = head;
+
+    let result = loop {
+        // Fill the window from the log.
+        while in_flight.len() < window && next <= head {
+            let batch = store
+                .read_after(source, next - 1, window - in_flight.len())
+                .map_err(store_err)?;
+            if batch.is_empty() {
+                break;
+            }
+            for ev in batch {
+                next = ev.seq + 1;
+                in_flight.push_back(ev.seq);
+                send(sink, &event_message(ev)).await?;
+            }
+        }
+        if acked != flushed && last_flush.elapsed() >= CURSOR_FLUSH {
+            if let Some(seq) = acked {
+                store
+                    .set_cursor(&hello.agent_id, source, seq)
+                    .map_err(store_err)?;
+            }
+            flushed = acked;
+            last_flush = Instant::now();
+        }
+        tokio::select! {
+            frame = stream.next() => {
+                last_seen = Instant::now();
+                match frame {
+                    Some(Ok(Message::Text(text))) => {
+                        match shared::decode::<AgentMessage>(&text, state.config.max_frame_bytes) {
+                            Ok(AgentMessage::Ack { seq, id, outcome }) => {
+                                in_flight.retain(|s| *s != seq);
+                                acked = Some(acked.map_or(seq, |a| a.max(seq)));
+                                hub.complete(id, outcome);
+                            }
+                            Ok(AgentMessage::Hello(_)) => {
+                                break Err(Closing::new(close::BAD_FRAME, "hello sent twice"));
+                            }
+                            Err(e) => break Err(Closing::new(close::BAD_FRAME, e.to_string())),
+                        }
+                    }
+                    Some(Ok(Message::Binary(_))) => {
+                        break Err(Closing::new(close::BAD_FRAME, "binary frames are not part of the protocol"));
+                    }
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                    Some(Ok(Message::Close(_))) | None => break Ok(()),
+                    Some(Err(e)) => {
+                        let msg = e.to_string();
+                        let code = if msg.contains("too long") || msg.contains("too big") {
+                            close::TOO_BIG
+                        } else {
+                            close::BAD_FRAME
+                        };
+                        break Err(Closing::new(code, msg));
+                    }
+                }
+            }
+            changed = head_rx.changed() => {
+                if changed.is_err() {
+                    break Err(Closing::new(close::GOING_AWAY, "relay store closed"));
+                }
+                head = *head_rx.borrow_and_update();
+            }
+            notice = notices.recv() => {
+                if let Ok(msg) = notice {
+                    send(sink, &msg).await?;
+                }
+            }
+            _ = heartbeat.tick() => {
+                if last_seen.elapsed() > state.config.heartbeat_timeout {
+                    break Err(Closing::new(close::GOING_AWAY, "no heartbeat from the agent"));
+                }
+                if sink.send(Message::Ping(Default::default())).await.is_err() {
+                    break Ok(());
+                }
+            }
+            _ = tokio::time::sleep(CURSOR_FLUSH), if acked != flushed => {}
+            _ = session.revoked.cancelled() => {
+                break Err(if state.shutdown.is_cancelled() {
+                    Closing::new(close::GOING_AWAY, "relay shutting down")
+                } else {
+                    Closing::new(close::TOKEN_REVOKED, "the token was revoked")
+                });
+            }
+        }
+    };
+    if let Some(seq) = acked {
+        if acked != flushed {
+            let _ = store.set_cursor(&hello.agent_id, source, seq);
+        }
+    }
+    result
+}
+
+fn event_message(ev: StoredEvent) -> RelayMessage {
+    RelayMessage::Event {
+        seq: ev.seq,
+        id: ev.id,
+        received_at_ms: ev.received_at_ms,
+        duplicate: ev.duplicate,
+        request: ev.request,
+    }
+}

@@ -1,0 +1,165 @@
+//! The durable event log, cursors, sources and tokens, behind one trait so another backend
+//! (PostgreSQL) can replace SQLite without touching ingress or sessions.
+
+pub mod sqlite;
+
+use shared::{EventId, HttpRequest, Mode};
+use std::future::Future;
+use std::pin::Pin;
+use tokio::sync::watch;
+
+/// A store failure. Ingress turns it into `503`, sessions into a relay-error close.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite (or another backend) failed.
+    #[error("store: {0}")]
+    Backend(String),
+    /// The store's writer is gone (shutting down or crashed).
+    #[error("store is closed")]
+    Closed,
+    /// A named thing does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Backend(e.to_string())
+    }
+}
+
+/// Result of store operations.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// An event to append.
+#[derive(Clone, Debug)]
+pub struct NewEvent {
+    /// The id assigned at ingress.
+    pub id: EventId,
+    /// When the relay received it.
+    pub received_at_ms: u64,
+    /// The request exactly as sent.
+    pub request: HttpRequest,
+    /// Okta's `eventId`, when the body is an Okta hook.
+    pub okta_event_id: Option<String>,
+    /// Okta's `data.events[].uuid`s.
+    pub okta_uuids: Vec<String>,
+}
+
+/// Where an appended event landed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Appended {
+    /// Its sequence in the source's log.
+    pub seq: u64,
+    /// An earlier event of the source carried the same Okta ids.
+    pub duplicate: bool,
+}
+
+/// An event read back from the log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredEvent {
+    /// Position in the source's log.
+    pub seq: u64,
+    /// Its id.
+    pub id: EventId,
+    /// When the relay received it.
+    pub received_at_ms: u64,
+    /// Marked as an Okta redelivery.
+    pub duplicate: bool,
+    /// The request.
+    pub request: HttpRequest,
+}
+
+/// A source: a named webhook endpoint `/h/{name}`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceInfo {
+    /// Its name.
+    pub name: String,
+    /// How senders are answered (set by the latest agent hello).
+    pub mode: Mode,
+}
+
+/// An agent token's public record (the secret is never stored, only its hash).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct TokenInfo {
+    /// Short public id, used to revoke.
+    pub id: String,
+    /// Free-form label.
+    pub name: String,
+    /// The only source this token may listen on.
+    pub source: String,
+    /// Creation time, ms since the Unix epoch.
+    pub created_ms: u64,
+    /// Last successful use, ms since the Unix epoch.
+    pub last_used_ms: Option<u64>,
+}
+
+/// What pruning removed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PruneReport {
+    /// (source, events removed).
+    pub removed: Vec<(String, u64)>,
+}
+
+/// Retention rules applied by pruning.
+#[derive(Clone, Copy, Debug)]
+pub struct Retention {
+    /// Events older than this are removed.
+    pub max_age_ms: u64,
+    /// At most this many events per source.
+    pub max_events: u64,
+    /// At most this many body bytes per source.
+    pub max_bytes: u64,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention {
+            max_age_ms: 7 * 24 * 3600 * 1000,
+            max_events: 100_000,
+            max_bytes: 1 << 30,
+        }
+    }
+}
+
+/// A boxed future, for the one async operation (group-committed appends).
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// The relay's persistent state.
+pub trait Store: Send + Sync + 'static {
+    /// Appends an event to `source`'s log and resolves once it is durably committed.
+    /// Concurrent appends share one commit.
+    fn append(&self, source: &str, event: NewEvent) -> BoxFuture<StoreResult<Appended>>;
+    /// Up to `limit` events of `source` with sequence > `after`, in order.
+    fn read_after(&self, source: &str, after: u64, limit: usize) -> StoreResult<Vec<StoredEvent>>;
+    /// The newest sequence of `source` (0 when empty); follows every commit.
+    fn watch_head(&self, source: &str) -> StoreResult<watch::Receiver<u64>>;
+    /// The first sequence received at or after `ms` (head + 1 when none).
+    fn first_seq_since(&self, source: &str, ms: u64) -> StoreResult<u64>;
+    /// The oldest sequence still retained (head + 1 when empty).
+    fn oldest_seq(&self, source: &str) -> StoreResult<u64>;
+    /// The last sequence `agent_id` acknowledged on `source`.
+    fn cursor(&self, agent_id: &str, source: &str) -> StoreResult<Option<u64>>;
+    /// Records acknowledgements (only moves forward).
+    fn set_cursor(&self, agent_id: &str, source: &str, seq: u64) -> StoreResult<()>;
+    /// A source, if it exists.
+    fn source(&self, name: &str) -> StoreResult<Option<SourceInfo>>;
+    /// All sources.
+    fn sources(&self) -> StoreResult<Vec<SourceInfo>>;
+    /// Creates the source if needed.
+    fn ensure_source(&self, name: &str) -> StoreResult<()>;
+    /// Sets the source's mode.
+    fn set_mode(&self, name: &str, mode: Mode) -> StoreResult<()>;
+    /// Stores a token by the hash of its secret.
+    fn add_token(&self, info: &TokenInfo, secret_hash: &[u8]) -> StoreResult<()>;
+    /// The token whose secret hashes to `secret_hash`, marking it used.
+    fn token_by_hash(&self, secret_hash: &[u8]) -> StoreResult<Option<TokenInfo>>;
+    /// All tokens.
+    fn tokens(&self) -> StoreResult<Vec<TokenInfo>>;
+    /// Deletes a token; false when it did not exist.
+    fn revoke_token(&self, id: &str) -> StoreResult<bool>;
+    /// Applies retention; returns what it removed.
+    fn prune(&self, now_ms: u64, retention: Retention) -> StoreResult<PruneReport>;
+    /// Event count and body bytes of a source.
+    fn stats(&self, source: &str) -> StoreResult<(u64, u64)>;
+}
