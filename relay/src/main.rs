@@ -141,6 +141,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     config.retention.max_events = args.retention_events;
     let shutdown = CancellationToken::new();
     let handle = relay::spawn(listener, Arc::new(store), config, shutdown.clone())?;
+    // A plain line (not a log record) so scripts and tests can read the bound address.
+    eprintln!("hookrelay relay listening on http://{}", handle.addr);
     tracing::info!(addr = %handle.addr, data = %args.data.display(), "relay listening");
     tokio::spawn(async move {
         shutdown_signal().await;

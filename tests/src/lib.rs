@@ -1,1 +1,203 @@
-//! test harness.
+//! End-to-end harness: a relay, an agent and a recording local target, all on ephemeral ports.
+
+pub mod client;
+pub mod proxy;
+pub mod target;
+
+use agent::capture::CaptureStore;
+use agent::connection::LinkOptions;
+use agent::deliver::DeliverOptions;
+use agent::events::{AgentEvent, ConnState};
+use agent::listen::ListenOptions;
+use relay::store::sqlite::SqliteStore;
+use shared::Mode;
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+pub use target::{spawn_target, Recorded, Reply, TestTarget};
+
+/// Every async test's budget.
+pub const TEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Runs `fut` or panics after [`TEST_TIMEOUT`].
+pub async fn with_timeout<T>(fut: impl Future<Output = T>) -> T {
+    tokio::time::timeout(TEST_TIMEOUT, fut)
+        .await
+        .expect("test timed out")
+}
+
+/// A relay running in this process on 127.0.0.1:0.
+pub struct TestRelay {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// The relay.
+    pub handle: relay::RelayHandle,
+    /// Cancels it.
+    pub shutdown: CancellationToken,
+    /// Its data directory.
+    pub dir: Arc<tempfile::TempDir>,
+}
+
+impl TestRelay {
+    /// A token for `source`.
+    pub fn token(&self, source: &str) -> String {
+        relay::tokens::create(self.handle.state.store.as_ref(), source, "test")
+            .expect("create token")
+            .1
+    }
+
+    /// `{url}/h/{source}`.
+    pub fn hook_url(&self, source: &str) -> String {
+        format!("{}/h/{source}", self.url)
+    }
+
+    /// Stops it and waits until it has shut down.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        let _ = self.handle.join.await;
+    }
+}
+
+/// A relay with test-friendly timings.
+pub fn test_config() -> relay::Config {
+    relay::Config {
+        heartbeat_interval: Duration::from_millis(200),
+        heartbeat_timeout: Duration::from_millis(1000),
+        ..relay::Config::default()
+    }
+}
+
+/// Starts a relay on a fresh data directory.
+pub async fn spawn_relay(config: relay::Config) -> TestRelay {
+    let dir = Arc::new(tempfile::tempdir().expect("tempdir"));
+    spawn_relay_in(dir, config).await
+}
+
+/// Starts a relay on an existing data directory.
+pub async fn spawn_relay_in(dir: Arc<tempfile::TempDir>, config: relay::Config) -> TestRelay {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind relay");
+    let store = SqliteStore::open_dir(dir.path()).expect("open store");
+    let shutdown = CancellationToken::new();
+    let handle =
+        relay::spawn(listener, Arc::new(store), config, shutdown.clone()).expect("spawn relay");
+    TestRelay {
+        url: format!("http://{}", handle.addr),
+        handle,
+        shutdown,
+        dir,
+    }
+}
+
+/// An agent running `listen` in this process.
+pub struct TestAgent {
+    /// What it reports.
+    pub events: mpsc::Receiver<AgentEvent>,
+    /// Its capture store.
+    pub store: CaptureStore,
+    /// Stops it.
+    pub shutdown: CancellationToken,
+    /// Ends with `listen`'s result.
+    pub join: tokio::task::JoinHandle<anyhow::Result<()>>,
+    /// Its data directory (kept so a restarted agent can reuse it).
+    pub dir: Arc<tempfile::TempDir>,
+}
+
+impl TestAgent {
+    /// Waits for the next event matching `pred`, returning it.
+    pub async fn wait_for(&mut self, mut pred: impl FnMut(&AgentEvent) -> bool) -> AgentEvent {
+        loop {
+            let ev = self.events.recv().await.expect("agent stopped reporting");
+            if pred(&ev) {
+                return ev;
+            }
+        }
+    }
+
+    /// Waits until the relay accepted the agent.
+    pub async fn connected(&mut self) {
+        self.wait_for(|e| matches!(e, AgentEvent::State(ConnState::Connected { .. })))
+            .await;
+    }
+
+    /// Stops the agent and waits for it.
+    pub async fn stop(self) -> Arc<tempfile::TempDir> {
+        self.shutdown.cancel();
+        let _ = self.join.await;
+        self.dir
+    }
+}
+
+/// Options for a test agent listening on `relay` with `token`, delivering to `target`.
+pub fn agent_options(relay_url: &str, token: &str, target_url: &str, mode: Mode) -> ListenOptions {
+    ListenOptions {
+        link: LinkOptions {
+            relay_url: relay_url.to_string(),
+            heartbeat_interval: Duration::from_millis(200),
+            heartbeat_timeout: Duration::from_millis(1000),
+            backoff_initial: Duration::from_millis(50),
+            backoff_max: Duration::from_millis(500),
+            ..LinkOptions::default()
+        },
+        token: token.to_string(),
+        source: "okta".into(),
+        mode,
+        target: agent::target::Target::parse(target_url, "/okta-webhooks-endpoint")
+            .expect("target"),
+        deliver: DeliverOptions {
+            timeout: Duration::from_secs(5),
+            insecure: false,
+        },
+        window: 64,
+        since: None,
+        drop_duplicates: false,
+        proxy_deadline_ms: None,
+        cursor_key: format!("{relay_url}#okta"),
+    }
+}
+
+/// Starts an agent with a fresh data directory.
+pub fn spawn_agent(opts: ListenOptions) -> TestAgent {
+    spawn_agent_in(Arc::new(tempfile::tempdir().expect("tempdir")), opts)
+}
+
+/// Starts an agent on an existing data directory (a restart).
+pub fn spawn_agent_in(dir: Arc<tempfile::TempDir>, opts: ListenOptions) -> TestAgent {
+    let store = CaptureStore::open(&dir.path().join("captures.sqlite3")).expect("capture store");
+    let (tx, rx) = mpsc::channel(100_000);
+    let shutdown = CancellationToken::new();
+    let join = tokio::spawn(agent::listen::listen(
+        opts,
+        store.clone(),
+        tx,
+        shutdown.clone(),
+    ));
+    TestAgent {
+        events: rx,
+        store,
+        shutdown,
+        join,
+        dir,
+    }
+}
+
+/// Path of a workspace binary (`relay`, `agent`) next to the test executable's directory.
+pub fn bin_path(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    let mut dir = exe.parent().expect("exe dir").to_path_buf();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} not built; run the tests with `cargo nextest run --workspace` (or `cargo build --workspace` first)",
+        path.display()
+    );
+    path
+}

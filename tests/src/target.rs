@@ -1,0 +1,139 @@
+//! A recording local service: remembers every request byte for byte and answers as told.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// One request as the target saw it.
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    /// Method.
+    pub method: String,
+    /// Path and query.
+    pub uri: String,
+    /// Headers in order (names lower-case), values as bytes.
+    pub headers: Vec<(String, Vec<u8>)>,
+    /// Body.
+    pub body: Bytes,
+}
+
+impl Recorded {
+    /// All values of a header.
+    pub fn header_values(&self, name: &str) -> Vec<&[u8]> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.as_slice())
+            .collect()
+    }
+}
+
+/// How the target answers.
+#[derive(Clone, Debug)]
+pub struct Reply {
+    /// Status.
+    pub status: u16,
+    /// Headers.
+    pub headers: Vec<(String, String)>,
+    /// Body.
+    pub body: Bytes,
+    /// Delay before answering.
+    pub delay: Duration,
+}
+
+impl Default for Reply {
+    fn default() -> Self {
+        Reply {
+            status: 200,
+            headers: vec![("content-type".into(), "text/plain".into())],
+            body: Bytes::from_static(b"ok"),
+            delay: Duration::ZERO,
+        }
+    }
+}
+
+/// A running target.
+pub struct TestTarget {
+    /// Its address.
+    pub addr: SocketAddr,
+    /// Every request, in arrival order.
+    pub received: mpsc::UnboundedReceiver<Recorded>,
+    /// Change the answer while running.
+    pub reply: Arc<Mutex<Reply>>,
+}
+
+impl TestTarget {
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The next request it receives.
+    pub async fn next(&mut self) -> Recorded {
+        self.received.recv().await.expect("target stopped")
+    }
+}
+
+/// Starts a target on 127.0.0.1:0.
+pub async fn spawn_target(reply: Reply) -> TestTarget {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind target");
+    let addr = listener.local_addr().expect("addr");
+    let (tx, rx) = mpsc::unbounded_channel();
+    let reply = Arc::new(Mutex::new(reply));
+    let shared_reply = reply.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let tx = tx.clone();
+            let reply = shared_reply.clone();
+            tokio::spawn(async move {
+                let svc = service_fn(move |req: hyper::Request<Incoming>| {
+                    let tx = tx.clone();
+                    let reply = reply.lock().expect("reply lock").clone();
+                    async move {
+                        let (parts, body) = req.into_parts();
+                        let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                        let _ = tx.send(Recorded {
+                            method: parts.method.to_string(),
+                            uri: parts.uri.to_string(),
+                            headers: parts
+                                .headers
+                                .iter()
+                                .map(|(n, v)| (n.as_str().to_string(), v.as_bytes().to_vec()))
+                                .collect(),
+                            body,
+                        });
+                        if !reply.delay.is_zero() {
+                            tokio::time::sleep(reply.delay).await;
+                        }
+                        let mut resp = hyper::Response::builder().status(reply.status);
+                        for (n, v) in &reply.headers {
+                            resp = resp.header(n, v);
+                        }
+                        Ok::<_, std::convert::Infallible>(
+                            resp.body(Full::new(reply.body.clone())).expect("response"),
+                        )
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+    TestTarget {
+        addr,
+        received: rx,
+        reply,
+    }
+}
