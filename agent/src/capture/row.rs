@@ -1,0 +1,216 @@
+//! Mapping a [`Capture`] to the `captures` table's columns and back.
+
+use crate::model::{Capture, CaptureKind};
+use anyhow::{anyhow, Context};
+use rusqlite::types::Value;
+use rusqlite::Row;
+use shared::exchange::Headers;
+use shared::{DeliveryError, DeliveryOutcome, EventId, HttpRequest, HttpResponse};
+
+/// The columns [`from_row`] reads, in order.
+pub(super) const COLUMNS: &str = "id, seq, source, kind, received_at_ms, delivered_at_ms, \
+    answered_at_ms, method, path, query, request_headers, request_body, target_url, status, \
+    response_headers, response_body, error, duration_us, duplicate, replay_of";
+
+/// Inserts a capture, or overwrites every column of the one with the same id while keeping its
+/// place in the history.
+pub(super) const UPSERT: &str = "INSERT INTO captures (id, seq, source, kind, received_at_ms, \
+    delivered_at_ms, answered_at_ms, method, path, query, request_headers, request_body, \
+    target_url, status, response_headers, response_body, error, duration_us, duplicate, replay_of) \
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20) \
+    ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, source = excluded.source, \
+    kind = excluded.kind, received_at_ms = excluded.received_at_ms, \
+    delivered_at_ms = excluded.delivered_at_ms, answered_at_ms = excluded.answered_at_ms, \
+    method = excluded.method, path = excluded.path, query = excluded.query, \
+    request_headers = excluded.request_headers, request_body = excluded.request_body, \
+    target_url = excluded.target_url, status = excluded.status, \
+    response_headers = excluded.response_headers, response_body = excluded.response_body, \
+    error = excluded.error, duration_us = excluded.duration_us, \
+    duplicate = excluded.duplicate, replay_of = excluded.replay_of";
+
+/// Records an outcome on an existing capture.
+pub(super) const UPDATE_OUTCOME: &str = "UPDATE captures SET delivered_at_ms = ?2, \
+    answered_at_ms = ?3, status = ?4, response_headers = ?5, response_body = ?6, error = ?7, \
+    duration_us = ?8 WHERE id = ?1";
+
+/// The parameters of [`UPSERT`], in order.
+pub(super) fn upsert_params(c: &Capture) -> anyhow::Result<[Value; 20]> {
+    let [status, response_headers, response_body, error, duration_us] =
+        outcome_values(c.outcome.as_ref())?;
+    Ok([
+        Value::Text(c.id.to_string()),
+        opt_int(c.seq)?,
+        Value::Text(c.source.clone()),
+        Value::Text(kind_name(c.kind).to_owned()),
+        int(c.received_at_ms)?,
+        opt_int(c.delivered_at_ms)?,
+        opt_int(c.answered_at_ms)?,
+        Value::Text(c.request.method.clone()),
+        Value::Text(c.request.path.clone()),
+        c.request.query.clone().map_or(Value::Null, Value::Text),
+        Value::Text(headers_json(&c.request.headers)?),
+        Value::Blob(c.request.body.as_bytes().to_vec()),
+        Value::Text(c.target_url.clone()),
+        status,
+        response_headers,
+        response_body,
+        error,
+        duration_us,
+        Value::Integer(i64::from(c.duplicate)),
+        c.replay_of
+            .map_or(Value::Null, |id| Value::Text(id.to_string())),
+    ])
+}
+
+/// The parameters of [`UPDATE_OUTCOME`], in order.
+pub(super) fn outcome_params(
+    id: EventId,
+    delivered_at_ms: u64,
+    answered_at_ms: u64,
+    outcome: &DeliveryOutcome,
+) -> anyhow::Result<[Value; 8]> {
+    let [status, response_headers, response_body, error, duration_us] =
+        outcome_values(Some(outcome))?;
+    Ok([
+        Value::Text(id.to_string()),
+        int(delivered_at_ms)?,
+        int(answered_at_ms)?,
+        status,
+        response_headers,
+        response_body,
+        error,
+        duration_us,
+    ])
+}
+
+/// status, response_headers, response_body, error, duration_us. A capture has an outcome exactly
+/// when `duration_us` is not NULL, and a response exactly when `status` is not NULL.
+fn outcome_values(outcome: Option<&DeliveryOutcome>) -> anyhow::Result<[Value; 5]> {
+    let Some(o) = outcome else {
+        return Ok([
+            Value::Null,
+            Value::Null,
+            Value::Null,
+            Value::Null,
+            Value::Null,
+        ]);
+    };
+    let (status, headers, body) = match &o.response {
+        Some(r) => (
+            Value::Integer(i64::from(r.status)),
+            Value::Text(headers_json(&r.headers)?),
+            Value::Blob(r.body.as_bytes().to_vec()),
+        ),
+        None => (Value::Null, Value::Null, Value::Null),
+    };
+    let error = match &o.error {
+        Some(e) => Value::Text(serde_json::to_string(e).context("encoding the delivery error")?),
+        None => Value::Null,
+    };
+    Ok([status, headers, body, error, int(o.duration_us)?])
+}
+
+/// Reads a capture from a row selected with [`COLUMNS`].
+pub(super) fn from_row(row: &Row<'_>) -> anyhow::Result<Capture> {
+    let id: String = row.get(0)?;
+    let id = parse_id(&id)?;
+    let decode = || -> anyhow::Result<Capture> {
+        let kind: String = row.get(3)?;
+        let replay_of: Option<String> = row.get(19)?;
+        let duration_us: Option<u64> = row.get(17)?;
+        let outcome = match duration_us {
+            None => None,
+            Some(duration_us) => {
+                let status: Option<u16> = row.get(13)?;
+                let response = match status {
+                    None => None,
+                    Some(status) => Some(HttpResponse {
+                        status,
+                        headers: parse_headers(row.get::<_, Option<String>>(14)?.as_deref())?,
+                        body: row
+                            .get::<_, Option<Vec<u8>>>(15)?
+                            .unwrap_or_default()
+                            .into(),
+                    }),
+                };
+                let error: Option<String> = row.get(16)?;
+                let error = error
+                    .map(|e| serde_json::from_str::<DeliveryError>(&e))
+                    .transpose()
+                    .context("decoding the delivery error")?;
+                Some(DeliveryOutcome {
+                    response,
+                    error,
+                    duration_us,
+                })
+            }
+        };
+        Ok(Capture {
+            id,
+            seq: row.get(1)?,
+            source: row.get(2)?,
+            kind: parse_kind(&kind)?,
+            received_at_ms: row.get(4)?,
+            delivered_at_ms: row.get(5)?,
+            answered_at_ms: row.get(6)?,
+            request: HttpRequest {
+                method: row.get(7)?,
+                path: row.get(8)?,
+                query: row.get(9)?,
+                headers: parse_headers(Some(&row.get::<_, String>(10)?))?,
+                body: row.get::<_, Vec<u8>>(11)?.into(),
+            },
+            target_url: row.get(12)?,
+            outcome,
+            duplicate: row.get::<_, i64>(18)? != 0,
+            replay_of: replay_of.as_deref().map(parse_id).transpose()?,
+        })
+    };
+    decode().with_context(|| format!("reading capture {id} from the store"))
+}
+
+/// The name a kind is stored under (its serde name).
+pub(super) fn kind_name(kind: CaptureKind) -> &'static str {
+    match kind {
+        CaptureKind::Event => "event",
+        CaptureKind::Replay => "replay",
+        CaptureKind::Verification => "verification",
+        CaptureKind::Imported => "imported",
+    }
+}
+
+fn parse_kind(name: &str) -> anyhow::Result<CaptureKind> {
+    Ok(match name {
+        "event" => CaptureKind::Event,
+        "replay" => CaptureKind::Replay,
+        "verification" => CaptureKind::Verification,
+        "imported" => CaptureKind::Imported,
+        other => return Err(anyhow!("unknown capture kind {other:?}")),
+    })
+}
+
+fn parse_id(text: &str) -> anyhow::Result<EventId> {
+    text.parse()
+        .with_context(|| format!("invalid capture id {text:?} in the store"))
+}
+
+fn headers_json(headers: &Headers) -> anyhow::Result<String> {
+    serde_json::to_string(headers).context("encoding headers")
+}
+
+fn parse_headers(json: Option<&str>) -> anyhow::Result<Headers> {
+    match json {
+        None => Ok(Headers::new()),
+        Some(json) => serde_json::from_str(json).context("decoding headers"),
+    }
+}
+
+fn int(v: u64) -> anyhow::Result<Value> {
+    i64::try_from(v)
+        .map(Value::Integer)
+        .map_err(|_| anyhow!("{v} is too large to store"))
+}
+
+fn opt_int(v: Option<u64>) -> anyhow::Result<Value> {
+    v.map_or(Ok(Value::Null), int)
+}
