@@ -177,7 +177,7 @@ async fn connect_once(
     let connecting =
         tokio_tungstenite::connect_async_tls_with_config(&url, Some(config), true, Some(connector));
     let (ws, _) = tokio::select! {
-        r = tokio::time::timeout(Duration::from_secs(10), connecting) => {
+        r = tokio::time::timeout(opts.heartbeat_timeout.min(Duration::from_secs(10)), connecting) => {
             r.context("timed out connecting to the relay")?
                 .with_context(|| format!("connecting to relay at {url}"))?
         }

@@ -147,18 +147,25 @@ async fn serve(
     let mut head_rx = store.watch_head(source).map_err(store_err)?;
     let head = *head_rx.borrow_and_update();
 
-    let mut next = match hello.last_acked_seq {
-        Some(n) => n + 1,
-        None => match store.cursor(&hello.agent_id, source).map_err(store_err)? {
-            Some(c) => c + 1,
-            None => match hello.since.unwrap_or(Since::Now) {
+    let known = store.cursor(&hello.agent_id, source).map_err(store_err)?;
+    let mut next = match (hello.last_acked_seq, known) {
+        (Some(n), _) => n + 1,
+        (None, Some(c)) => c + 1,
+        (None, None) => {
+            let start = match hello.since.unwrap_or(Since::Now) {
                 Since::Now => head + 1,
                 Since::Seq(s) => s.max(1),
                 Since::AgoMs(ms) => store
                     .first_seq_since(source, crate::now_ms().saturating_sub(ms))
                     .map_err(store_err)?,
-            },
-        },
+            };
+            // Remember where a new agent starts, so events that arrive before its first ack
+            // are still sent after a reconnect.
+            store
+                .set_cursor(&hello.agent_id, source, start - 1)
+                .map_err(store_err)?;
+            start
+        }
     };
     let oldest = store.oldest_seq(source).map_err(store_err)?;
     if next < oldest {

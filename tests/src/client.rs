@@ -38,8 +38,7 @@ pub async fn send(
     headers: &[(&str, &[u8])],
     body: impl Into<Bytes>,
 ) -> anyhow::Result<Answer> {
-    let client: Client<_, Full<Bytes>> =
-        Client::builder(TokioExecutor::new()).build_http();
+    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
     let mut req = http::Request::builder().method(method).uri(url);
     for (n, v) in headers {
         req = req.header(*n, http::HeaderValue::from_bytes(v)?);

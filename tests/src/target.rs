@@ -102,7 +102,11 @@ pub async fn spawn_target(reply: Reply) -> TestTarget {
                     let reply = reply.lock().expect("reply lock").clone();
                     async move {
                         let (parts, body) = req.into_parts();
-                        let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                        let body = body
+                            .collect()
+                            .await
+                            .map(|b| b.to_bytes())
+                            .unwrap_or_default();
                         let _ = tx.send(Recorded {
                             method: parts.method.to_string(),
                             uri: parts.uri.to_string(),

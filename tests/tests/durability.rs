@@ -33,22 +33,35 @@ async fn events_sent_while_the_agent_is_stopped_arrive_in_order_once() {
         let opts = agent_options(&relay.url, &token, &target.url(), Mode::Ack);
         let mut agent = spawn_agent(opts.clone());
         agent.connected().await;
-        client::post_json(&relay.hook_url("okta"), "0").await.expect("send");
+        client::post_json(&relay.hook_url("okta"), "0")
+            .await
+            .expect("send");
         assert_eq!(receive_numbers(&mut target, 1).await, vec![0]);
-        agent.wait_for(|e| matches!(e, AgentEvent::Delivered { .. })).await;
+        agent
+            .wait_for(|e| matches!(e, AgentEvent::Delivered { .. }))
+            .await;
         let dir = agent.stop().await;
 
         for i in 1..=500u64 {
-            let a = client::post_json(&relay.hook_url("okta"), i.to_string()).await.expect("send");
+            let a = client::post_json(&relay.hook_url("okta"), i.to_string())
+                .await
+                .expect("send");
             assert_eq!(a.status, 200);
         }
         let mut agent = spawn_agent_in(dir, opts);
-        let welcome = agent.wait_for(|e| matches!(e, AgentEvent::Welcome { .. })).await;
-        assert!(matches!(welcome, AgentEvent::Welcome { backlog: 500, .. }), "{welcome:?}");
+        let welcome = agent
+            .wait_for(|e| matches!(e, AgentEvent::Welcome { .. }))
+            .await;
+        assert!(
+            matches!(welcome, AgentEvent::Welcome { backlog: 500, .. }),
+            "{welcome:?}"
+        );
         let got = receive_numbers(&mut target, 500).await;
         assert_eq!(got, (1..=500).collect::<Vec<_>>());
         // Nothing more arrives: one more event is the very next thing the target sees.
-        client::post_json(&relay.hook_url("okta"), "501").await.expect("send");
+        client::post_json(&relay.hook_url("okta"), "501")
+            .await
+            .expect("send");
         assert_eq!(receive_numbers(&mut target, 1).await, vec![501]);
         // History survives the restart.
         let history = agent.store.recent(1000).expect("recent");
@@ -71,14 +84,19 @@ async fn a_silently_stalled_network_is_detected_and_nothing_is_lost() {
         proxy.stall(true);
         let stalled_at = Instant::now();
         for i in 0..20u64 {
-            client::post_json(&relay.hook_url("okta"), i.to_string()).await.expect("send");
+            client::post_json(&relay.hook_url("okta"), i.to_string())
+                .await
+                .expect("send");
         }
         let ev = agent
             .wait_for(|e| matches!(e, AgentEvent::State(ConnState::Reconnecting { .. })))
             .await;
         let detected = stalled_at.elapsed();
         // Heartbeat timeout is 1 s in these tests; allow scheduling slack, not a second window.
-        assert!(detected < Duration::from_millis(2500), "detected after {detected:?}: {ev:?}");
+        assert!(
+            detected < Duration::from_millis(2500),
+            "detected after {detected:?}: {ev:?}"
+        );
         proxy.stall(false);
         agent.connected().await;
         let got = receive_numbers(&mut target, 20).await;
@@ -94,7 +112,14 @@ struct RelayProcess {
 
 async fn start_relay_process(data: &std::path::Path) -> RelayProcess {
     let mut child = tokio::process::Command::new(bin_path("relay"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--heartbeat-ms", "200", "--data"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--heartbeat-ms",
+            "200",
+            "--data",
+        ])
         .arg(data)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -127,8 +152,15 @@ async fn kill_9_the_relay_mid_stream_loses_no_acknowledged_event() {
             .arg(data.path())
             .output()
             .expect("token create");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        let token = String::from_utf8(out.stdout).expect("utf8").trim().to_string();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let token = String::from_utf8(out.stdout)
+            .expect("utf8")
+            .trim()
+            .to_string();
 
         let mut first = start_relay_process(data.path()).await;
         let proxy = spawn_stall_proxy(first.addr).await;
@@ -166,14 +198,21 @@ async fn kill_9_the_relay_mid_stream_loses_no_acknowledged_event() {
         while let Ok(i) = acked_rx.try_recv() {
             acked.insert(i);
         }
-        assert!(acked.len() as u64 > TOTAL / 2, "too few events acknowledged: {}", acked.len());
+        assert!(
+            acked.len() as u64 > TOTAL / 2,
+            "too few events acknowledged: {}",
+            acked.len()
+        );
 
         // Every acknowledged event arrives; nothing twice; in order.
         let mut seen = Vec::new();
         let mut missing: HashSet<u64> = acked.clone();
         while !missing.is_empty() {
             let r = target.next().await;
-            let n: u64 = std::str::from_utf8(&r.body).expect("utf8").parse().expect("num");
+            let n: u64 = std::str::from_utf8(&r.body)
+                .expect("utf8")
+                .parse()
+                .expect("num");
             missing.remove(&n);
             seen.push(n);
         }

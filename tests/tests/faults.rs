@@ -9,10 +9,19 @@ use std::time::Duration;
 async fn unknown_source_is_404_with_json() {
     with_timeout(async {
         let relay = spawn_relay(test_config()).await;
-        let answer = client::post_json(&relay.hook_url("nope"), "{}").await.expect("send");
+        let answer = client::post_json(&relay.hook_url("nope"), "{}")
+            .await
+            .expect("send");
         assert_eq!(answer.status, 404);
-        assert_eq!(answer.header("content-type").as_deref(), Some("application/json"));
-        assert!(answer.text().contains("unknown source"), "{}", answer.text());
+        assert_eq!(
+            answer.header("content-type").as_deref(),
+            Some("application/json")
+        );
+        assert!(
+            answer.text().contains("unknown source"),
+            "{}",
+            answer.text()
+        );
         let health = client::send("GET", &format!("{}/healthz", relay.url), &[], "")
             .await
             .expect("health");
@@ -39,7 +48,9 @@ async fn oversized_body_is_413_and_not_forwarded() {
         assert_eq!(answer.status, 413);
         assert!(answer.text().contains("limit"), "{}", answer.text());
         // The next, valid event is the first the target sees.
-        client::post_json(&relay.hook_url("okta"), "small").await.expect("send");
+        client::post_json(&relay.hook_url("okta"), "small")
+            .await
+            .expect("send");
         assert_eq!(target.next().await.body.as_ref(), b"small");
     })
     .await;
@@ -51,17 +62,28 @@ async fn local_target_down_is_a_recorded_failure() {
         let relay = spawn_relay(test_config()).await;
         let token = relay.token("okta");
         // A port nothing listens on: bind, read the port, close.
-        let dead = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let dead = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let dead_url = format!("http://{}", dead.local_addr().expect("addr"));
         drop(dead);
         let mut agent = spawn_agent(agent_options(&relay.url, &token, &dead_url, Mode::Proxy));
         agent.connected().await;
-        let answer = client::post_json(&relay.hook_url("okta"), "{}").await.expect("send");
+        let answer = client::post_json(&relay.hook_url("okta"), "{}")
+            .await
+            .expect("send");
         assert_eq!(answer.status, 502);
         assert!(answer.text().contains("refused"), "{}", answer.text());
-        let ev = agent.wait_for(|e| matches!(e, AgentEvent::Delivered { .. })).await;
-        let AgentEvent::Delivered { outcome, .. } = ev else { unreachable!() };
-        assert!(matches!(outcome.error, Some(DeliveryError::Refused(_))), "{outcome:?}");
+        let ev = agent
+            .wait_for(|e| matches!(e, AgentEvent::Delivered { .. }))
+            .await;
+        let AgentEvent::Delivered { outcome, .. } = ev else {
+            unreachable!()
+        };
+        assert!(
+            matches!(outcome.error, Some(DeliveryError::Refused(_))),
+            "{outcome:?}"
+        );
         // The agent is still alive and delivers the next one once a target is there.
         assert!(!agent.join.is_finished());
     })
@@ -82,11 +104,22 @@ async fn slow_local_target_times_out_in_proxy_mode_with_504() {
             ..Reply::default()
         })
         .await;
-        let mut agent = spawn_agent(agent_options(&relay.url, &token, &target.url(), Mode::Proxy));
+        let mut agent = spawn_agent(agent_options(
+            &relay.url,
+            &token,
+            &target.url(),
+            Mode::Proxy,
+        ));
         agent.connected().await;
-        let answer = client::post_json(&relay.hook_url("okta"), "{}").await.expect("send");
+        let answer = client::post_json(&relay.hook_url("okta"), "{}")
+            .await
+            .expect("send");
         assert_eq!(answer.status, 504);
-        assert!(answer.text().contains("did not answer"), "{}", answer.text());
+        assert!(
+            answer.text().contains("did not answer"),
+            "{}",
+            answer.text()
+        );
     })
     .await;
 }
@@ -98,13 +131,21 @@ async fn proxy_mode_without_agent_is_502() {
         let token = relay.token("okta");
         let target = spawn_target(Reply::default()).await;
         // An agent in proxy mode sets the mode, then leaves.
-        let mut agent = spawn_agent(agent_options(&relay.url, &token, &target.url(), Mode::Proxy));
+        let mut agent = spawn_agent(agent_options(
+            &relay.url,
+            &token,
+            &target.url(),
+            Mode::Proxy,
+        ));
         agent.connected().await;
         agent.stop().await;
         let mut status = 0;
         // The relay notices the agent left when its session ends; poll the answer, bounded.
         for _ in 0..100 {
-            status = client::post_json(&relay.hook_url("okta"), "{}").await.expect("send").status;
+            status = client::post_json(&relay.hook_url("okta"), "{}")
+                .await
+                .expect("send")
+                .status;
             if status == 502 {
                 break;
             }
@@ -120,11 +161,18 @@ async fn wrong_token_fails_fast_with_a_reason() {
     with_timeout(async {
         let relay = spawn_relay(test_config()).await;
         relay.token("okta");
-        let mut agent = spawn_agent(agent_options(&relay.url, "hr_wrong", "http://127.0.0.1:9", Mode::Ack));
+        let mut agent = spawn_agent(agent_options(
+            &relay.url,
+            "hr_wrong",
+            "http://127.0.0.1:9",
+            Mode::Ack,
+        ));
         let ev = agent
             .wait_for(|e| matches!(e, AgentEvent::State(ConnState::Failed { .. })))
             .await;
-        let AgentEvent::State(ConnState::Failed { reason }) = ev else { unreachable!() };
+        let AgentEvent::State(ConnState::Failed { reason }) = ev else {
+            unreachable!()
+        };
         assert!(reason.contains("4001"), "{reason}");
         let result = agent.join.await.expect("join");
         assert!(result.is_err(), "a wrong token ends listen with an error");
@@ -138,11 +186,18 @@ async fn token_of_another_source_is_refused() {
         let relay = spawn_relay(test_config()).await;
         let other = relay.token("github");
         relay.token("okta");
-        let mut agent = spawn_agent(agent_options(&relay.url, &other, "http://127.0.0.1:9", Mode::Ack));
+        let mut agent = spawn_agent(agent_options(
+            &relay.url,
+            &other,
+            "http://127.0.0.1:9",
+            Mode::Ack,
+        ));
         let ev = agent
             .wait_for(|e| matches!(e, AgentEvent::State(ConnState::Failed { .. })))
             .await;
-        let AgentEvent::State(ConnState::Failed { reason }) = ev else { unreachable!() };
+        let AgentEvent::State(ConnState::Failed { reason }) = ev else {
+            unreachable!()
+        };
         assert!(reason.contains("4003"), "{reason}");
     })
     .await;

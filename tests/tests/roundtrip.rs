@@ -31,7 +31,10 @@ async fn ack_mode_answers_200_and_delivers_byte_for_byte() {
         .await
         .expect("send");
         assert_eq!(answer.status, 200);
-        assert!(answer.body.is_empty(), "ack mode answers with an empty body");
+        assert!(
+            answer.body.is_empty(),
+            "ack mode answers with an empty body"
+        );
         let got = target.next().await;
         assert_eq!(got.method, "POST");
         assert_eq!(got.uri, "/okta-webhooks-endpoint/extra/path?x=1&y=%20z");
@@ -50,7 +53,9 @@ async fn ack_mode_answers_200_and_delivers_byte_for_byte() {
         let ev = agent
             .wait_for(|e| matches!(e, AgentEvent::Delivered { .. }))
             .await;
-        let AgentEvent::Delivered { outcome, .. } = ev else { unreachable!() };
+        let AgentEvent::Delivered { outcome, .. } = ev else {
+            unreachable!()
+        };
         assert_eq!(outcome.status(), Some(200));
     })
     .await;
@@ -71,7 +76,12 @@ async fn proxy_mode_returns_the_local_answer() {
             ..Reply::default()
         };
         let mut target = spawn_target(reply).await;
-        let mut agent = spawn_agent(agent_options(&relay.url, &token, &target.url(), Mode::Proxy));
+        let mut agent = spawn_agent(agent_options(
+            &relay.url,
+            &token,
+            &target.url(),
+            Mode::Proxy,
+        ));
         agent.connected().await;
         let answer = client::post_json(&relay.hook_url("okta"), r#"{"data":{}}"#)
             .await
@@ -90,7 +100,12 @@ async fn five_megabyte_binary_body_passes_untouched() {
         let relay = spawn_relay(test_config()).await;
         let token = relay.token("okta");
         let mut target = spawn_target(Reply::default()).await;
-        let mut agent = spawn_agent(agent_options(&relay.url, &token, &target.url(), Mode::Proxy));
+        let mut agent = spawn_agent(agent_options(
+            &relay.url,
+            &token,
+            &target.url(),
+            Mode::Proxy,
+        ));
         agent.connected().await;
         let body: Vec<u8> = (0..5 * 1024 * 1024u32)
             .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
@@ -107,7 +122,10 @@ async fn five_megabyte_binary_body_passes_untouched() {
         let got = target.next().await;
         assert_eq!(got.method, "PUT");
         assert_eq!(got.body.len(), body.len());
-        assert!(got.body.as_ref() == body.as_slice(), "binary body changed in transit");
+        assert!(
+            got.body.as_ref() == body.as_slice(),
+            "binary body changed in transit"
+        );
     })
     .await;
 }
@@ -118,7 +136,12 @@ async fn concurrent_proxy_requests_get_their_own_answers() {
         let relay = spawn_relay(test_config()).await;
         let token = relay.token("okta");
         let target = spawn_target(Reply::default()).await;
-        let mut agent = spawn_agent(agent_options(&relay.url, &token, &target.url(), Mode::Proxy));
+        let mut agent = spawn_agent(agent_options(
+            &relay.url,
+            &token,
+            &target.url(),
+            Mode::Proxy,
+        ));
         agent.connected().await;
         let mut tasks = Vec::new();
         for i in 0..20 {

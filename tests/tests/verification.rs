@@ -19,7 +19,10 @@ async fn verification_without_an_agent() {
         .await
         .expect("send");
         assert_eq!(answer.status, 200);
-        assert_eq!(answer.header("content-type").as_deref(), Some("application/json"));
+        assert_eq!(
+            answer.header("content-type").as_deref(),
+            Some("application/json")
+        );
         assert_eq!(answer.text(), r#"{"verification":"abc\"123"}"#);
     })
     .await;
@@ -43,12 +46,21 @@ async fn verification_with_an_agent_is_shown_and_not_delivered() {
         .expect("send");
         assert_eq!(answer.text(), r#"{"verification":"xyz"}"#);
         let ev = agent
-            .wait_for(|e| matches!(e, AgentEvent::Captured(c) if c.kind == CaptureKind::Verification))
+            .wait_for(
+                |e| matches!(e, AgentEvent::Captured(c) if c.kind == CaptureKind::Verification),
+            )
             .await;
-        let AgentEvent::Captured(c) = ev else { unreachable!() };
-        assert_eq!(c.request.header("x-okta-verification-challenge"), Some("xyz"));
+        let AgentEvent::Captured(c) = ev else {
+            unreachable!()
+        };
+        assert_eq!(
+            c.request.header("x-okta-verification-challenge"),
+            Some("xyz")
+        );
         // A later real event is the first thing the target sees.
-        client::post_json(&relay.hook_url("okta"), "{}").await.expect("post");
+        client::post_json(&relay.hook_url("okta"), "{}")
+            .await
+            .expect("post");
         assert_eq!(target.next().await.method, "POST");
     })
     .await;
