@@ -4,6 +4,7 @@
 pub mod capture;
 pub mod deliver;
 pub mod events;
+pub mod export;
 pub mod model;
 pub mod replay;
 pub mod target;
