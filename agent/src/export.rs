@@ -1,6 +1,8 @@
 //! Exporting captures to HAR 1.2, a JSON array or NDJSON, and importing any of them back.
 
 mod har;
+mod har_model;
+mod query;
 
 use crate::model::Capture;
 use anyhow::{bail, Context};

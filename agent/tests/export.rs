@@ -213,6 +213,7 @@ fn har_has_every_required_field() {
     assert_eq!(har_problems(&doc), Vec::<String>::new());
     assert_eq!(doc["log"]["version"], "1.2");
     assert_eq!(doc["log"]["creator"]["name"], "hookrelay");
+    assert_eq!(doc["log"]["pages"], Value::Array(vec![]));
     // The validator itself can fail.
     let mut broken = doc.clone();
     broken["log"]["entries"][0]["request"]
@@ -306,6 +307,29 @@ fn foreign_har_imports_from_standard_fields() {
     assert_eq!(c.status(), Some(201));
     assert_eq!(c.outcome.as_ref().expect("outcome").duration_us, 12_500);
     assert_eq!(c.target_url, "https://example.com/hook/x?a=1#frag");
+
+    // A sparse entry without an answer still imports, as a failed delivery.
+    let sparse = r#"{"log":{"entries":[{"request":{"method":"GET","url":"http://h"},
+        "response":{"status":-1}}]}}"#;
+    let got = import(sparse.as_bytes()).expect("import sparse");
+    assert_eq!(got[0].request.path, "");
+    assert_eq!(got[0].status(), None);
+    assert!(got[0].outcome.as_ref().expect("outcome").error.is_some());
+}
+
+#[test]
+fn own_har_with_a_response_but_no_status_is_an_error() {
+    let bytes = export(&[fx::delivered()], ExportFormat::Har).expect("export");
+    let mut doc: Value = serde_json::from_slice(&bytes).expect("json");
+    doc["log"]["entries"][0]["response"]["status"] = 0.into();
+    let msg = format!(
+        "{:#}",
+        import(doc.to_string().as_bytes()).expect_err("no status")
+    );
+    assert!(
+        msg.contains("HAR entry 0") && msg.contains("not a status code"),
+        "{msg}"
+    );
 }
 
 #[test]

@@ -9,165 +9,17 @@ use crate::model::{now_ms, Capture, CaptureKind};
 use anyhow::{anyhow, bail, Context};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 use shared::{Blob, DeliveryError, DeliveryOutcome, EventId, Header, HttpRequest, HttpResponse};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-const HTTP_VERSION: &str = "HTTP/1.1";
-
-#[derive(Serialize, Deserialize)]
-struct Har {
-    log: Log,
-}
-
-#[derive(Serialize, Deserialize)]
-struct Log {
-    version: String,
-    creator: Creator,
-    entries: Vec<Value>,
-}
-
-#[derive(Serialize, Deserialize)]
-struct Creator {
-    name: String,
-    version: String,
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Entry {
-    started_date_time: String,
-    time: f64,
-    request: Request,
-    response: Response,
-    #[serde(default)]
-    cache: serde_json::Map<String, Value>,
-    #[serde(default)]
-    timings: Option<Timings>,
-    #[serde(
-        rename = "_hookrelay",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    hookrelay: Option<Extra>,
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Request {
-    method: String,
-    url: String,
-    http_version: String,
-    #[serde(default)]
-    cookies: Vec<Value>,
-    #[serde(default)]
-    headers: Vec<HarHeader>,
-    #[serde(default)]
-    query_string: Vec<NameValue>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    post_data: Option<PostData>,
-    headers_size: i64,
-    body_size: i64,
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Response {
-    status: u16,
-    #[serde(default)]
-    status_text: String,
-    #[serde(default)]
-    http_version: String,
-    #[serde(default)]
-    cookies: Vec<Value>,
-    #[serde(default)]
-    headers: Vec<HarHeader>,
-    content: Content,
-    #[serde(rename = "redirectURL", default)]
-    redirect_url: String,
-    headers_size: i64,
-    body_size: i64,
-}
-
-#[derive(Serialize, Deserialize)]
-struct HarHeader {
-    name: String,
-    value: String,
-    /// The exact value, when it is not UTF-8 (`value` then holds a lossy rendering).
-    #[serde(
-        rename = "_hookrelayBase64",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    base64: Option<String>,
-}
-
-#[derive(Serialize, Deserialize)]
-struct NameValue {
-    name: String,
-    value: String,
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct PostData {
-    #[serde(default)]
-    mime_type: String,
-    #[serde(default)]
-    text: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    encoding: Option<String>,
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Content {
-    size: i64,
-    #[serde(default)]
-    mime_type: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    text: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    encoding: Option<String>,
-}
-
-#[derive(Serialize, Deserialize)]
-struct Timings {
-    send: f64,
-    wait: f64,
-    receive: f64,
-}
-
-/// What HAR cannot carry.
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Extra {
-    id: EventId,
-    seq: Option<u64>,
-    source: String,
-    kind: CaptureKind,
-    received_at_ms: u64,
-    delivered_at_ms: Option<u64>,
-    answered_at_ms: Option<u64>,
-    path: String,
-    query: Option<String>,
-    target_url: String,
-    duplicate: bool,
-    replay_of: Option<EventId>,
-    /// `None` while pending.
-    outcome: Option<ExtraOutcome>,
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ExtraOutcome {
-    duration_us: u64,
-    /// Whether `response` holds the local service's answer (else it is a status-0 placeholder).
-    has_response: bool,
-    error: Option<DeliveryError>,
-}
+use super::har_model::{
+    Content, Creator, Entry, Extra, ExtraOutcome, Har, HarHeader, Log, NameValue, PostData,
+    Request, Response, Timings, HTTP_VERSION,
+};
+use super::query::parse_query;
 
 /// The HAR document for `captures`, in their order.
 pub(super) fn to_har(captures: &[Capture]) -> anyhow::Result<Value> {
@@ -181,6 +33,7 @@ pub(super) fn to_har(captures: &[Capture]) -> anyhow::Result<Value> {
     let har = Har {
         log: Log {
             version: "1.2".into(),
+            pages: vec![],
             creator: Creator {
                 name: "hookrelay".into(),
                 version: env!("CARGO_PKG_VERSION").into(),
@@ -224,7 +77,14 @@ fn to_entry(c: &Capture) -> anyhow::Result<Entry> {
         http_version: HTTP_VERSION.into(),
         cookies: vec![],
         headers: to_har_headers(&req.headers),
-        query_string: req.query.as_deref().map(parse_query).unwrap_or_default(),
+        query_string: req
+            .query
+            .as_deref()
+            .map(parse_query)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(name, value)| NameValue { name, value })
+            .collect(),
         post_data,
         headers_size: -1,
         body_size: req.body.len() as i64,
@@ -234,7 +94,7 @@ fn to_entry(c: &Capture) -> anyhow::Result<Entry> {
         Some(r) => {
             let (text, encoding) = encode_body(&r.body);
             Response {
-                status: r.status,
+                status: i64::from(r.status),
                 status_text: http::StatusCode::from_u16(r.status)
                     .ok()
                     .and_then(|s| s.canonical_reason())
@@ -333,15 +193,22 @@ fn from_entry(e: Entry) -> anyhow::Result<Capture> {
         Some(p) => decode_body(p.text, p.encoding.as_deref()).context("request.postData")?,
         None => Blob::default(),
     };
-    let response = HttpResponse {
-        status: e.response.status,
-        headers: from_har_headers(e.response.headers)?,
-        body: match e.response.content.text {
-            Some(text) => decode_body(text, e.response.content.encoding.as_deref())
-                .context("response.content")?,
-            None => Blob::default(),
-        },
+    let response_headers = from_har_headers(e.response.headers)?;
+    let response_body = match e.response.content.text {
+        Some(text) => {
+            decode_body(text, e.response.content.encoding.as_deref()).context("response.content")?
+        }
+        None => Blob::default(),
     };
+    // Status 0 (or anything that is no status code) means there was no answer.
+    let response = u16::try_from(e.response.status)
+        .ok()
+        .filter(|s| *s > 0)
+        .map(|status| HttpResponse {
+            status,
+            headers: response_headers,
+            body: response_body,
+        });
     let Some(x) = e.hookrelay else {
         return Ok(foreign(
             e.started_date_time,
@@ -352,6 +219,18 @@ fn from_entry(e: Entry) -> anyhow::Result<Capture> {
             body,
             response,
         ));
+    };
+    let outcome = match x.outcome {
+        None => None,
+        Some(o) => Some(DeliveryOutcome {
+            response: match (o.has_response, response) {
+                (false, _) => None,
+                (true, Some(r)) => Some(r),
+                (true, None) => bail!("response.status {} is not a status code", e.response.status),
+            },
+            error: o.error,
+            duration_us: o.duration_us,
+        }),
     };
     Ok(Capture {
         id: x.id,
@@ -369,11 +248,7 @@ fn from_entry(e: Entry) -> anyhow::Result<Capture> {
             body,
         },
         target_url: x.target_url,
-        outcome: x.outcome.map(|o| DeliveryOutcome {
-            response: o.has_response.then_some(response),
-            error: o.error,
-            duration_us: o.duration_us,
-        }),
+        outcome,
         duplicate: x.duplicate,
         replay_of: x.replay_of,
     })
@@ -387,7 +262,7 @@ fn foreign(
     url: String,
     headers: Vec<Header>,
     body: Blob,
-    response: HttpResponse,
+    response: Option<HttpResponse>,
 ) -> Capture {
     let received_at_ms = OffsetDateTime::parse(&started, &Rfc3339)
         .ok()
@@ -406,18 +281,13 @@ fn foreign(
     } else {
         0
     };
-    let outcome = if response.status == 0 {
-        DeliveryOutcome {
-            response: None,
-            error: Some(DeliveryError::Other("no response in the HAR file".into())),
-            duration_us,
-        }
-    } else {
-        DeliveryOutcome {
-            response: Some(response),
-            error: None,
-            duration_us,
-        }
+    let error = response
+        .is_none()
+        .then(|| DeliveryError::Other("no response in the HAR file".into()));
+    let outcome = DeliveryOutcome {
+        response,
+        error,
+        duration_us,
     };
     Capture {
         id: EventId::new(),
@@ -493,72 +363,4 @@ fn content_type(headers: &[Header]) -> String {
     shared::exchange::header_str(headers, "content-type")
         .unwrap_or("")
         .to_owned()
-}
-
-/// `a=1&b=x%20y` as HAR's decoded name/value pairs, in order.
-fn parse_query(query: &str) -> Vec<NameValue> {
-    query
-        .split('&')
-        .filter(|part| !part.is_empty())
-        .map(|part| {
-            let (name, value) = part.split_once('=').unwrap_or((part, ""));
-            NameValue {
-                name: percent_decode(name),
-                value: percent_decode(value),
-            }
-        })
-        .collect()
-}
-
-fn percent_decode(text: &str) -> String {
-    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let escaped = match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
-            (b'%', Some(&hi), Some(&lo)) => hex(hi).zip(hex(lo)).map(|(hi, lo)| hi << 4 | lo),
-            _ => None,
-        };
-        match (escaped, bytes[i]) {
-            (Some(b), _) => {
-                out.push(b);
-                i += 3;
-            }
-            (None, b'+') => {
-                out.push(b' ');
-                i += 1;
-            }
-            (None, b) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn query_strings_decode_in_order() {
-        let pairs: Vec<(String, String)> = parse_query("a=1&b=x%20y+z&a=2&flag&&c=%zz%4")
-            .into_iter()
-            .map(|p| (p.name, p.value))
-            .collect();
-        let want = [
-            ("a", "1"),
-            ("b", "x y z"),
-            ("a", "2"),
-            ("flag", ""),
-            ("c", "%zz%4"),
-        ];
-        let want: Vec<(String, String)> = want
-            .iter()
-            .map(|(n, v)| (n.to_string(), v.to_string()))
-            .collect();
-        assert_eq!(pairs, want);
-    }
 }
