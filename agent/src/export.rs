@@ -52,12 +52,7 @@ impl FromStr for ExportFormat {
 /// `captures`, in their order, as a file in `format`.
 pub fn export(captures: &[Capture], format: ExportFormat) -> anyhow::Result<Vec<u8>> {
     match format {
-        ExportFormat::Har => {
-            let doc = har::to_har(captures)?;
-            let mut out = serde_json::to_vec_pretty(&doc).context("writing HAR")?;
-            out.push(b'\n');
-            Ok(out)
-        }
+        ExportFormat::Har => har::to_har(captures),
         ExportFormat::Json => {
             let mut out = serde_json::to_vec_pretty(captures).context("writing JSON")?;
             out.push(b'\n');

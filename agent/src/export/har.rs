@@ -22,13 +22,10 @@ use super::har_model::{
 use super::query::parse_query;
 
 /// The HAR document for `captures`, in their order.
-pub(super) fn to_har(captures: &[Capture]) -> anyhow::Result<Value> {
+pub(super) fn to_har(captures: &[Capture]) -> anyhow::Result<Vec<u8>> {
     let entries = captures
         .iter()
-        .map(|c| {
-            let entry = to_entry(c).with_context(|| format!("exporting capture {}", c.id))?;
-            serde_json::to_value(entry).context("encoding a HAR entry")
-        })
+        .map(|c| to_entry(c).with_context(|| format!("exporting capture {}", c.id)))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let har = Har {
         log: Log {
@@ -41,7 +38,9 @@ pub(super) fn to_har(captures: &[Capture]) -> anyhow::Result<Value> {
             entries,
         },
     };
-    serde_json::to_value(har).context("encoding the HAR document")
+    let mut out = serde_json::to_vec_pretty(&har).context("writing HAR")?;
+    out.push(b'\n');
+    Ok(out)
 }
 
 fn to_entry(c: &Capture) -> anyhow::Result<Entry> {

@@ -10,24 +10,22 @@ use shared::{DeliveryError, EventId};
 
 pub(super) const HTTP_VERSION: &str = "HTTP/1.1";
 
-#[derive(Serialize, Deserialize)]
+/// The document as exported. Import walks the JSON instead, to name the entry that is wrong.
+#[derive(Serialize)]
 pub(super) struct Har {
     pub(super) log: Log,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 pub(super) struct Log {
-    #[serde(default)]
     pub(super) version: String,
-    #[serde(default)]
     pub(super) creator: Creator,
     /// Always empty: captures belong to no page. Some viewers expect the list.
-    #[serde(default)]
     pub(super) pages: Vec<Value>,
-    pub(super) entries: Vec<Value>,
+    pub(super) entries: Vec<Entry>,
 }
 
-#[derive(Default, Serialize, Deserialize)]
+#[derive(Serialize)]
 pub(super) struct Creator {
     pub(super) name: String,
     pub(super) version: String,
