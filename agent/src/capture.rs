@@ -192,7 +192,8 @@ impl CaptureStore {
     }
 
     /// The newest `limit` captures recorded before capture `before` (or before now when `None`),
-    /// oldest first: scrolling back through history a page at a time.
+    /// oldest first: scrolling back through history a page at a time. An unknown `before` gives
+    /// an empty page.
     pub fn page_before(
         &self,
         before: Option<EventId>,

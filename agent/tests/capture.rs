@@ -273,6 +273,40 @@ fn locked_file_error_names_the_file() {
 }
 
 #[test]
+fn damaged_rows_are_errors_naming_the_capture() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("captures.sqlite3");
+    let store = CaptureStore::open(&path).expect("open");
+    store.insert_many(&fx::all()).expect("insert");
+    let raw = rusqlite::Connection::open(&path).expect("open raw");
+    raw.execute(
+        "UPDATE captures SET request_headers = 'not json' WHERE id = ?1",
+        [fx::failed().id.to_string()],
+    )
+    .expect("damage");
+    raw.execute(
+        "UPDATE captures SET kind = 'alien' WHERE id = ?1",
+        [fx::pending().id.to_string()],
+    )
+    .expect("damage");
+    let msg = format!("{:#}", store.get(fx::failed().id).expect_err("bad headers"));
+    assert!(
+        msg.contains(&fx::failed().id.to_string()) && msg.contains("headers"),
+        "{msg}"
+    );
+    let msg = format!("{:#}", store.recent(10).expect_err("bad kind"));
+    assert!(msg.contains("alien"), "{msg}");
+    assert_eq!(
+        store.get(fx::delivered().id).expect("intact"),
+        Some(fx::delivered())
+    );
+    assert!(store
+        .page_before(Some(EventId::new()), 5)
+        .expect("page")
+        .is_empty());
+}
+
+#[test]
 fn newer_schema_is_refused() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("captures.sqlite3");
