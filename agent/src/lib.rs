@@ -5,6 +5,7 @@ pub mod capture;
 pub mod deliver;
 pub mod events;
 pub mod model;
+pub mod okta_kit;
 pub mod replay;
 pub mod target;
 pub mod tls;
