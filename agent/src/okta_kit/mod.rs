@@ -7,6 +7,7 @@
 mod event_hook;
 mod fake;
 mod inline;
+mod inline_data;
 mod targets;
 mod verify;
 
