@@ -70,6 +70,9 @@ pub struct DedupKeys {
 pub fn summarize(body: &[u8]) -> Option<Summary> {
     let v: Value = serde_json::from_slice(body).ok()?;
     let obj = v.as_object()?;
+    if is_bare_log_event(obj) {
+        return Some(summarize_bare(&v));
+    }
     let hook_type = text(obj.get("eventType"));
     let event_id = envelope_id(obj);
     if hook_type.is_none() && event_id.is_none() {
@@ -97,6 +100,23 @@ pub fn summarize(body: &[u8]) -> Option<Summary> {
         }
     }
     Some(s)
+}
+
+/// A System Log event posted on its own (e.g. a sample pasted into curl), not in an envelope.
+fn is_bare_log_event(obj: &Map<String, Value>) -> bool {
+    obj.contains_key("uuid")
+        && !obj.contains_key("data")
+        && matches!(obj.get("eventType"), Some(Value::String(t)) if !t.starts_with("com.okta."))
+}
+
+fn summarize_bare(e: &Value) -> Summary {
+    let mut s = Summary::default();
+    s.event_types.extend(text(e.get("eventType")));
+    s.uuids.extend(text(e.get("uuid")));
+    if let Some(n) = event_subject(e) {
+        add_name(&mut s.target_names, n);
+    }
+    s
 }
 
 /// The `eventId` and event `uuid`s of a hook body, empty when it has none.

@@ -139,6 +139,20 @@ fn tolerates_old_and_odd_envelopes() {
 }
 
 #[test]
+fn summarises_a_bare_log_event() {
+    let e = event(
+        "user.lifecycle.deactivate",
+        "u1",
+        Some(("User", "John Doe")),
+    );
+    let s = summarize(&bytes(&e)).expect("bare LogEvent");
+    assert_eq!(s.one_line(), "user.lifecycle.deactivate · John Doe");
+    assert_eq!(s.uuids, vec!["u1"]);
+    assert!(!s.is_inline());
+    assert_eq!(s.hook_type, None);
+}
+
+#[test]
 fn rejects_what_is_not_an_okta_hook() {
     for body in [
         &b""[..],
