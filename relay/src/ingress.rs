@@ -88,13 +88,13 @@ async fn receive(state: &Arc<RelayState>, req: Request) -> Result<Response, Rela
             .collect(),
         body: Blob(body),
     };
-    let keys = okta::summarize(request.body.as_bytes());
+    let keys = okta::dedup_keys(request.body.as_bytes());
     let id = EventId::new();
     let event = NewEvent {
         id,
         received_at_ms,
-        okta_event_id: keys.as_ref().and_then(|k| k.event_id.clone()),
-        okta_uuids: keys.map(|k| k.uuids).unwrap_or_default(),
+        okta_event_id: keys.event_id,
+        okta_uuids: keys.uuids,
         request,
     };
 
