@@ -2,6 +2,7 @@
 //! records every exchange and shows it.
 
 pub mod capture;
+pub mod commands;
 pub mod connection;
 pub mod deliver;
 pub mod embedded;

@@ -56,6 +56,74 @@ enum Command {
         #[arg(long)]
         insecure: bool,
     },
+    /// Send realistic Okta hooks through the relay (or any URL).
+    Trigger(TriggerCli),
+    /// Play Okta's one-time verification against the source's URL (or any URL).
+    Verify {
+        /// URL to verify (default: the source's public URL).
+        url: Option<String>,
+        #[command(flatten)]
+        relay: RelayCli,
+    },
+    /// Write captured exchanges as HAR, JSON or NDJSON.
+    Export {
+        /// Format.
+        #[arg(long, default_value = "har")]
+        format: agent::export::ExportFormat,
+        /// Only captures newer than this (30m, 2h, 1d).
+        #[arg(long)]
+        since: Option<String>,
+        /// Write to this file instead of stdout.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        /// Capture ids (or unique prefixes); default: all.
+        ids: Vec<String>,
+    },
+    /// Load exchanges from a HAR, JSON or NDJSON file (e.g. a teammate's export).
+    Import {
+        /// The file.
+        file: PathBuf,
+    },
+}
+
+/// Where hooks are sent: the relay and source, plus Okta's auth header.
+#[derive(clap::Args)]
+struct RelayCli {
+    /// Relay URL (default: the running embedded relay).
+    #[arg(long, env = "HOOKRELAY_RELAY")]
+    relay: Option<String>,
+    /// Source.
+    #[arg(long, env = "HOOKRELAY_SOURCE", default_value = "okta")]
+    source: String,
+    /// Auth header Okta sends, e.g. 'Authorization: Basic abc=' (the hook's Authentication field and secret).
+    #[arg(long, env = "HOOKRELAY_AUTH_HEADER", hide_env_values = true)]
+    auth_header: Option<String>,
+    /// Accept any certificate.
+    #[arg(long)]
+    insecure: bool,
+}
+
+#[derive(clap::Args)]
+struct TriggerCli {
+    /// Event types (or unique fragments), e.g. user.lifecycle.create.
+    event_types: Vec<String>,
+    /// Print the supported event types, one per line.
+    #[arg(long)]
+    list: bool,
+    /// Send an inline hook instead: token, saml, registration, password-import, user-import, telephony.
+    #[arg(long)]
+    inline: Option<agent::okta_kit::InlineKind>,
+    /// Number of deliveries.
+    #[arg(long, default_value_t = 1)]
+    count: u32,
+    /// Events per delivery.
+    #[arg(long, default_value_t = 1)]
+    batch: u32,
+    /// Send to this URL instead of the source's public URL.
+    #[arg(long)]
+    to: Option<String>,
+    #[command(flatten)]
+    relay: RelayCli,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -127,12 +195,30 @@ async fn main() {
     }
 }
 
+fn data_dir(data: &Option<PathBuf>) -> PathBuf {
+    match data {
+        Some(dir) => dir.clone(),
+        None => CaptureStore::default_path()
+            .parent()
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(".")),
+    }
+}
+
 fn open_store(data: &Option<PathBuf>) -> anyhow::Result<CaptureStore> {
-    let path = match data {
-        Some(dir) => dir.join("captures.sqlite3"),
-        None => CaptureStore::default_path(),
-    };
-    CaptureStore::open(&path)
+    CaptureStore::open(&data_dir(data).join("captures.sqlite3"))
+}
+
+fn auth_of(cli: &RelayCli) -> anyhow::Result<Option<(String, String)>> {
+    cli.auth_header
+        .as_deref()
+        .map(agent::commands::parse_header)
+        .transpose()
+}
+
+fn source_url(cli: &RelayCli, data: &Option<PathBuf>) -> String {
+    let relay = agent::commands::resolve_relay(cli.relay.as_deref(), &data_dir(data));
+    format!("{relay}/h/{}", cli.source)
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -175,7 +261,125 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Trigger(t) => run_trigger(&cli.data, t).await,
+        Command::Verify { url, relay } => {
+            init_logs();
+            let url = url.unwrap_or_else(|| source_url(&relay, &cli.data));
+            let auth = auth_of(&relay)?;
+            let report = agent::commands::verify::verify(
+                &url,
+                auth.as_ref().map(|(n, v)| (n.as_str(), v.as_str())),
+                relay.insecure,
+            )
+            .await;
+            let verdict = if report.passed { "PASS" } else { "FAIL" };
+            println!(
+                "{verdict} {url}: {} ({} attempt(s), {} ms)",
+                report.reason, report.attempts, report.elapsed_ms
+            );
+            if !report.passed {
+                anyhow::bail!("verification failed: {}", report.reason);
+            }
+            Ok(())
+        }
+        Command::Export {
+            format,
+            since,
+            output,
+            ids,
+        } => {
+            init_logs();
+            let store = open_store(&cli.data)?;
+            let since_ms = since
+                .as_deref()
+                .map(|s| match parse_since(s)? {
+                    Since::AgoMs(ms) => Ok(agent::model::now_ms().saturating_sub(ms)),
+                    _ => anyhow::bail!("--since takes a duration such as 30m, 2h or 1d"),
+                })
+                .transpose()?;
+            let captures = agent::commands::export::select(&store, &ids, since_ms)?;
+            let bytes = agent::commands::export::render(&captures, format)?;
+            match output {
+                Some(path) => {
+                    std::fs::write(&path, &bytes)
+                        .with_context(|| format!("writing {}", path.display()))?;
+                    eprintln!("wrote {} capture(s) to {}", captures.len(), path.display());
+                }
+                None => {
+                    use std::io::Write;
+                    std::io::stdout().write_all(&bytes)?;
+                }
+            }
+            Ok(())
+        }
+        Command::Import { file } => {
+            init_logs();
+            let store = open_store(&cli.data)?;
+            let n = agent::commands::export::import_file(&store, &file)?;
+            eprintln!(
+                "imported {n} capture(s) from {}; replay one with `agent replay ID`",
+                file.display()
+            );
+            Ok(())
+        }
     }
+}
+
+async fn run_trigger(data: &Option<PathBuf>, t: TriggerCli) -> anyhow::Result<()> {
+    init_logs();
+    if t.list {
+        for ty in agent::okta_kit::event_types() {
+            println!("{ty}");
+        }
+        return Ok(());
+    }
+    if t.inline.is_none() && t.event_types.is_empty() {
+        anyhow::bail!(
+            "name at least one event type (e.g. user.lifecycle.create), --inline KIND or --list"
+        );
+    }
+    let url = t.to.clone().unwrap_or_else(|| source_url(&t.relay, data));
+    let args = agent::commands::trigger::TriggerArgs {
+        event_types: t.event_types.clone(),
+        count: t.count,
+        batch: t.batch,
+        url: url.clone(),
+        auth: auth_of(&t.relay)?,
+        inline: t.inline,
+        insecure: t.relay.insecure,
+    };
+    let mut failed = 0;
+    agent::commands::trigger::trigger(&args, |s| {
+        let result = match (&s.outcome.response, &s.outcome.error) {
+            (Some(r), _) => format!(
+                "{} in {:.1} ms",
+                r.status,
+                s.outcome.duration_us as f64 / 1000.0
+            ),
+            (None, Some(e)) => {
+                failed += 1;
+                format!("failed: {e}")
+            }
+            (None, None) => "no answer".into(),
+        };
+        println!("POST {url}  {}  → {result}", s.types.join(", "));
+        if let Some(r) = &s.outcome.response {
+            if !(200..300).contains(&r.status) {
+                failed += 1;
+            }
+            if t.inline.is_some() && !r.body.is_empty() {
+                println!("{}", r.body.to_string_lossy());
+            }
+        }
+        for w in &s.warnings {
+            eprintln!("warning: {w}");
+        }
+    })
+    .await?;
+    if failed > 0 {
+        anyhow::bail!("{failed} delivery(ies) failed");
+    }
+    Ok(())
 }
 
 /// The target a capture was delivered to, minus the sender's own suffix and query.
@@ -252,6 +456,10 @@ async fn run_listen(data: &Option<PathBuf>, args: ListenArgs) -> anyhow::Result<
             .context("starting the embedded relay")?;
             let key = format!("embedded:{}", uuid_like());
             eprintln!("hookrelay: embedded relay on {} (loopback only)", emb.url);
+            let url_file = agent::commands::embedded_url_file(&data_dir(data));
+            if let Err(e) = std::fs::write(&url_file, &emb.url) {
+                tracing::warn!(error = %e, "could not record the embedded relay URL");
+            }
             (emb.url.clone(), emb.token.clone(), key, Some(emb))
         }
     };
@@ -295,6 +503,9 @@ async fn run_listen(data: &Option<PathBuf>, args: ListenArgs) -> anyhow::Result<
     let result = listen(opts, store, tx, shutdown.clone()).await;
     shutdown.cancel();
     let _ = printer.await;
+    if _embedded.is_some() {
+        let _ = std::fs::remove_file(agent::commands::embedded_url_file(&data_dir(data)));
+    }
     result
 }
 
