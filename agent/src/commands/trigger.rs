@@ -61,7 +61,10 @@ fn q_static(many: &[&'static str], q: &str) -> &'static str {
 }
 
 /// Sends the deliveries one after another and reports each.
-pub async fn trigger(args: &TriggerArgs, mut report: impl FnMut(&Sent)) -> anyhow::Result<Vec<Sent>> {
+pub async fn trigger(
+    args: &TriggerArgs,
+    mut report: impl FnMut(&Sent),
+) -> anyhow::Result<Vec<Sent>> {
     let deliverer = Deliverer::new(&DeliverOptions {
         timeout: Duration::from_secs(10),
         insecure: args.insecure,
@@ -101,6 +104,13 @@ pub async fn trigger(args: &TriggerArgs, mut report: impl FnMut(&Sent)) -> anyho
         let warnings = match (&args.inline, &outcome.response) {
             (Some(_), Some(resp)) => {
                 let mut w = check_inline_response(resp.body.as_bytes());
+                if resp.body.is_empty() && resp.status == 200 {
+                    w.push(
+                        "the reply was empty: an inline hook needs the local answer, so run \
+                         `agent listen --mode proxy`"
+                            .into(),
+                    );
+                }
                 if outcome.duration_us > 1_000_000 {
                     w.push(format!(
                         "the round trip took {} ms: Okta allows 3,000 ms for the whole inline hook",

@@ -1,0 +1,159 @@
+//! Every protocol message round-trips, and its JSON shape is pinned by a snapshot.
+
+use shared::protocol::{close, DEFAULT_MAX_FRAME_BYTES};
+use shared::{
+    decode, encode, AgentMessage, Blob, DeliveryError, DeliveryOutcome, EventId, Header, Hello,
+    HttpRequest, HttpResponse, Mode, ProtocolError, RelayMessage, Since, PROTOCOL_VERSION,
+};
+use uuid::Uuid;
+
+fn id() -> EventId {
+    EventId(Uuid::from_u128(0x0123_4567_89ab_cdef_0123_4567_89ab_cdef))
+}
+
+fn request() -> HttpRequest {
+    HttpRequest {
+        method: "POST".into(),
+        path: "/extra".into(),
+        query: Some("x=1&y=2".into()),
+        headers: vec![
+            Header::new("content-type", "application/json"),
+            Header::new("x-dup", "a"),
+            Header::new("x-dup", "b"),
+            Header("x-latin1".into(), Blob::from(&b"caf\xe9"[..])),
+        ],
+        body: Blob::from(r#"{"eventType":"com.okta.event_hook"}"#),
+    }
+}
+
+fn agent_messages() -> Vec<AgentMessage> {
+    vec![
+        AgentMessage::Hello(Hello {
+            version: PROTOCOL_VERSION,
+            token: "hr_secret".into(),
+            source: "okta".into(),
+            mode: Mode::Proxy,
+            agent_id: "agent-1".into(),
+            last_acked_seq: Some(41),
+            since: Some(Since::AgoMs(60_000)),
+            window: 256,
+            proxy_deadline_ms: Some(2500),
+        }),
+        AgentMessage::Ack {
+            seq: 42,
+            id: id(),
+            outcome: DeliveryOutcome {
+                response: Some(HttpResponse {
+                    status: 200,
+                    headers: vec![Header::new("content-type", "application/json")],
+                    body: Blob::from(&[0u8, 159, 146, 150][..]),
+                }),
+                error: None,
+                duration_us: 1234,
+            },
+        },
+        AgentMessage::Ack {
+            seq: 43,
+            id: id(),
+            outcome: DeliveryOutcome {
+                response: None,
+                error: Some(DeliveryError::Refused("connection refused".into())),
+                duration_us: 10,
+            },
+        },
+    ]
+}
+
+fn relay_messages() -> Vec<RelayMessage> {
+    vec![
+        RelayMessage::Welcome {
+            source: "okta".into(),
+            mode: Mode::Ack,
+            public_url: "https://relay.example.com/h/okta".into(),
+            head_seq: 50,
+            backlog: 8,
+            resume_from: 43,
+        },
+        RelayMessage::Event {
+            seq: 43,
+            id: id(),
+            received_at_ms: 1_700_000_000_000,
+            duplicate: true,
+            request: request(),
+        },
+        RelayMessage::Verification {
+            at_ms: 1_700_000_000_000,
+            challenge: "abc".into(),
+        },
+        RelayMessage::Notice {
+            message: "3 event(s) were removed by retention".into(),
+        },
+    ]
+}
+
+#[test]
+fn agent_messages_round_trip() {
+    for msg in agent_messages() {
+        let frame = encode(&msg);
+        let back: AgentMessage = decode(&frame, DEFAULT_MAX_FRAME_BYTES).expect("decode");
+        assert_eq!(back, msg, "{frame}");
+    }
+}
+
+#[test]
+fn relay_messages_round_trip() {
+    for msg in relay_messages() {
+        let frame = encode(&msg);
+        let back: RelayMessage = decode(&frame, DEFAULT_MAX_FRAME_BYTES).expect("decode");
+        assert_eq!(back, msg, "{frame}");
+    }
+}
+
+#[test]
+fn wire_format_is_pinned() {
+    insta::assert_json_snapshot!("agent_messages", agent_messages());
+    insta::assert_json_snapshot!("relay_messages", relay_messages());
+}
+
+#[test]
+fn every_delivery_error_round_trips() {
+    for e in [
+        DeliveryError::Refused("r".into()),
+        DeliveryError::Timeout(3000),
+        DeliveryError::BadResponse("b".into()),
+        DeliveryError::Tls("t".into()),
+        DeliveryError::InvalidRequest("i".into()),
+        DeliveryError::Skipped("s".into()),
+        DeliveryError::Other("o".into()),
+    ] {
+        let json = serde_json::to_string(&e).expect("ser");
+        assert_eq!(serde_json::from_str::<DeliveryError>(&json).expect("de"), e);
+    }
+}
+
+#[test]
+fn bad_frames_are_errors_not_panics() {
+    assert!(matches!(
+        decode::<AgentMessage>("not json", 1024),
+        Err(ProtocolError::Malformed(_))
+    ));
+    assert!(matches!(
+        decode::<AgentMessage>(r#"{"type":"launch"}"#, 1024),
+        Err(ProtocolError::Malformed(_))
+    ));
+    assert!(matches!(
+        decode::<AgentMessage>(&"x".repeat(2048), 1024),
+        Err(ProtocolError::TooLarge {
+            size: 2048,
+            limit: 1024
+        })
+    ));
+}
+
+#[test]
+fn fatal_close_codes_stop_the_agent() {
+    assert!(close::is_fatal(close::UNAUTHORIZED));
+    assert!(close::is_fatal(close::TOKEN_REVOKED));
+    assert!(!close::is_fatal(close::GOING_AWAY));
+    assert!(!close::is_fatal(close::BAD_FRAME));
+}

@@ -1,0 +1,242 @@
+//! The real `agent` binary: the zero-configuration default, trigger, verify, history, replay.
+
+use hookrelay_tests::*;
+use std::process::Stdio;
+use tokio::io::{AsyncBufReadExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdout, Command};
+
+struct RunningAgent {
+    child: Child,
+    relay_url: String,
+    stdout: Lines<BufReader<ChildStdout>>,
+}
+
+impl RunningAgent {
+    /// The next JSON line on stdout of `"type": "event"`.
+    async fn next_event(&mut self) -> serde_json::Value {
+        loop {
+            let line = self
+                .stdout
+                .next_line()
+                .await
+                .expect("read stdout")
+                .expect("agent exited");
+            let v: serde_json::Value = serde_json::from_str(&line).expect("json line");
+            if v["type"] == "event" {
+                return v;
+            }
+        }
+    }
+}
+
+/// `agent --data DIR listen TARGET --output json` with an embedded relay on a free port.
+async fn start_agent(data: &std::path::Path, target: &str, extra: &[&str]) -> RunningAgent {
+    let mut child = Command::new(bin_path("agent"))
+        .arg("--data")
+        .arg(data)
+        .args(["listen", target, "--output", "json", "--embedded-port", "0"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn agent");
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let relay_url = loop {
+        let line = stderr
+            .next_line()
+            .await
+            .expect("stderr")
+            .expect("agent exited early");
+        if let Some(rest) = line.strip_prefix("hookrelay: embedded relay on ") {
+            break rest.split_whitespace().next().expect("url").to_string();
+        }
+    };
+    tokio::spawn(async move { while let Ok(Some(_)) = stderr.next_line().await {} });
+    // Wait for the link to come up before sending anything.
+    loop {
+        let line = stdout
+            .next_line()
+            .await
+            .expect("stdout")
+            .expect("agent exited early");
+        let v: serde_json::Value = serde_json::from_str(&line).expect("json");
+        if v["type"] == "state" && v["state"] == "connected" {
+            break;
+        }
+    }
+    RunningAgent {
+        child,
+        relay_url,
+        stdout,
+    }
+}
+
+async fn agent_cmd(data: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(bin_path("agent"))
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .output()
+        .await
+        .expect("run agent")
+}
+
+#[tokio::test]
+async fn embedded_relay_curl_round_trip_through_the_real_binary() {
+    with_timeout(async {
+        let data = tempfile::tempdir().expect("tempdir");
+        let mut target = spawn_target(Reply::default()).await;
+        let port = target.addr.port().to_string();
+        let mut agent = start_agent(data.path(), &port, &[]).await;
+        let answer = client::post_json(&format!("{}/h/okta/x?y=1", agent.relay_url), "{\"a\":1}")
+            .await
+            .expect("post");
+        assert_eq!(answer.status, 200);
+        let got = target.next().await;
+        assert_eq!(got.uri, "/okta-webhooks-endpoint/x?y=1");
+        assert_eq!(got.body.as_ref(), b"{\"a\":1}");
+        let line = agent.next_event().await;
+        assert_eq!(line["status"], 200);
+        assert_eq!(line["method"], "POST");
+        assert_eq!(line["path"], "/x?y=1");
+        assert!(
+            line["seq"].as_u64().is_some() && line["id"].is_string(),
+            "{line}"
+        );
+        let _ = agent.child.kill().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn trigger_verify_history_and_replay_survive_a_restart() {
+    with_timeout(async {
+        let data = tempfile::tempdir().expect("tempdir");
+        let mut target = spawn_target(Reply::default()).await;
+        let port = target.addr.port().to_string();
+        let mut agent = start_agent(data.path(), &port, &[]).await;
+
+        // trigger finds the running embedded relay by itself.
+        let out = agent_cmd(data.path(), &["trigger", "user.lifecycle.deactivate"]).await;
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let got = target.next().await;
+        let summary = shared::okta::summarize(&got.body).expect("an Okta body");
+        assert_eq!(summary.event_types, vec!["user.lifecycle.deactivate"]);
+        assert!(got
+            .header_values("user-agent")
+            .iter()
+            .any(|v| v.starts_with(b"Okta Hook Service v1.0.0 - ")));
+        let line = agent.next_event().await;
+        let id = line["id"].as_str().expect("id").to_string();
+
+        let out = agent_cmd(data.path(), &["verify"]).await;
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).starts_with("PASS"));
+
+        // Restart the agent: history is still there and replay works on the old event.
+        let _ = agent.child.kill().await;
+        let _ = agent.child.wait().await;
+        let out = agent_cmd(data.path(), &["events", "--json"]).await;
+        let history = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(history.contains(&id), "{history}");
+        let mut agent = start_agent(data.path(), &port, &[]).await;
+        let out = agent_cmd(data.path(), &["replay", &id[..8]]).await;
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let replayed = target.next().await;
+        assert_eq!(replayed.body, got.body, "replay is byte for byte");
+        assert_eq!(replayed.uri, got.uri);
+        let _ = agent.child.kill().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn verify_fails_with_a_reason_against_a_wrong_answer() {
+    with_timeout(async {
+        let data = tempfile::tempdir().expect("tempdir");
+        let target = spawn_target(Reply {
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: bytes::Bytes::from_static(br#"{"verification":"not-the-challenge"}"#),
+            ..Reply::default()
+        })
+        .await;
+        let out = agent_cmd(data.path(), &["verify", &target.url()]).await;
+        assert!(!out.status.success());
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(stdout.starts_with("FAIL"), "{stdout}");
+        assert!(
+            stdout.contains("not-the-challenge"),
+            "the reason names what came back: {stdout}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn inline_hook_in_proxy_mode_returns_the_local_commands_unchanged() {
+    with_timeout(async {
+        let data = tempfile::tempdir().expect("tempdir");
+        let reply = br#"{"commands":[{"type":"com.okta.access.patch","value":[{"op":"add","path":"/claims/extClaim","value":"x"}]}]}"#;
+        let target = spawn_target(Reply {
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: bytes::Bytes::from_static(reply),
+            ..Reply::default()
+        })
+        .await;
+        let port = target.addr.port().to_string();
+        let mut agent = start_agent(data.path(), &port, &["--mode", "proxy"]).await;
+        let answer = client::post_json(
+            &format!("{}/h/okta", agent.relay_url),
+            serde_json::to_vec(&agent::okta_kit::inline_hook_body(agent::okta_kit::InlineKind::Token))
+                .expect("json"),
+        )
+        .await
+        .expect("post");
+        assert_eq!(answer.status, 200);
+        assert_eq!(answer.body.as_ref(), &reply[..], "reply passed through unchanged");
+        let out = agent_cmd(data.path(), &["trigger", "--inline", "token"]).await;
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("com.okta.access.patch"));
+        let _ = agent.child.kill().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_wrong_token_exits_non_zero_with_the_reason() {
+    with_timeout(async {
+        let relay = spawn_relay(test_config()).await;
+        relay.token("okta");
+        let data = tempfile::tempdir().expect("tempdir");
+        let out = Command::new(bin_path("agent"))
+            .arg("--data")
+            .arg(data.path())
+            .args([
+                "listen", "1337", "--output", "compact", "--relay", &relay.url, "--token", "hr_bad",
+            ])
+            .output()
+            .await
+            .expect("run agent");
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("invalid token") && err.contains("4001"),
+            "{err}"
+        );
+    })
+    .await;
+}
