@@ -125,6 +125,7 @@ fn init_logs(format: &str) {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     init_logs(&args.log_format);
+    let _lock = SqliteStore::lock_dir(&args.data)?;
     let store = SqliteStore::open_dir(&args.data)?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

@@ -87,3 +87,35 @@ fn a_corrupt_store_is_a_clear_error_naming_the_file() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("relay.sqlite3"), "{err}");
 }
+
+#[test]
+fn a_second_relay_on_the_same_data_directory_is_refused() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut first = relay()
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(dir.path())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut lines = BufReader::new(first.stderr.take().expect("stderr")).lines();
+    loop {
+        let line = lines.next().expect("relay exited").expect("read");
+        if line.contains("listening on") {
+            break;
+        }
+    }
+    let out = relay()
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(dir.path())
+        .output()
+        .expect("run relay");
+    let _ = first.kill();
+    let _ = first.wait();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("in use by another relay") && err.contains("relay.lock"),
+        "{err}"
+    );
+}

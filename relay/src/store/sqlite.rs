@@ -36,6 +36,33 @@ impl SqliteStore {
         Self::open(&dir.join("relay.sqlite3"))
     }
 
+    /// Takes the data directory's exclusive lock, so two relays never append to one log (token
+    /// and source commands do not take it and work beside a running relay). Held until the
+    /// returned file is dropped.
+    pub fn lock_dir(dir: &Path) -> anyhow::Result<std::fs::File> {
+        use anyhow::Context;
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("creating data directory {}", dir.display()))?;
+        let path = dir.join("relay.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("opening {}", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+                "the relay store in {} is in use by another relay process ({} is locked)",
+                dir.display(),
+                path.display()
+            ),
+            Err(std::fs::TryLockError::Error(e)) => {
+                Err(anyhow::Error::from(e).context(format!("locking {}", path.display())))
+            }
+        }
+    }
+
     /// Opens (creating if needed) the database file at `path`.
     pub fn open(path: &Path) -> anyhow::Result<Self> {
         use anyhow::Context;

@@ -1,0 +1,232 @@
+//! Delivery semantics: several agents, Okta redeliveries, retention, `--since`, store failures.
+
+use agent::events::AgentEvent;
+use hookrelay_tests::*;
+use relay::store::sqlite::SqliteStore;
+use relay::store::*;
+use shared::{Mode, Since};
+use std::sync::Arc;
+use std::time::Duration;
+
+#[tokio::test]
+async fn every_agent_on_a_source_receives_every_event() {
+    with_timeout(async {
+        let relay = spawn_relay(test_config()).await;
+        let token = relay.token("okta");
+        let mut t1 = spawn_target(Reply::default()).await;
+        let mut t2 = spawn_target(Reply::default()).await;
+        let mut a1 = spawn_agent(agent_options(&relay.url, &token, &t1.url(), Mode::Ack));
+        let mut a2 = spawn_agent(agent_options(&relay.url, &token, &t2.url(), Mode::Ack));
+        a1.connected().await;
+        a2.connected().await;
+        for i in 0..10 {
+            client::post_json(&relay.hook_url("okta"), format!("{i}"))
+                .await
+                .expect("send");
+        }
+        for t in [&mut t1, &mut t2] {
+            for i in 0..10 {
+                assert_eq!(t.next().await.body, i.to_string());
+            }
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn okta_redeliveries_are_marked_and_can_be_dropped() {
+    with_timeout(async {
+        let relay = spawn_relay(test_config()).await;
+        let token = relay.token("okta");
+        let mut target = spawn_target(Reply::default()).await;
+        let mut opts = agent_options(&relay.url, &token, &target.url(), Mode::Ack);
+        opts.drop_duplicates = true;
+        let mut agent = spawn_agent(opts);
+        agent.connected().await;
+        let body = r#"{"eventType":"com.okta.event_hook","eventId":"evt-1","data":{"events":[{"uuid":"u-1","eventType":"user.session.start"}]}}"#;
+        let retry = r#"{"eventType":"com.okta.event_hook","eventId":"evt-2","data":{"events":[{"uuid":"u-1","eventType":"user.session.start"}]}}"#;
+        for b in [body, body, retry, "after"] {
+            let a = client::post_json(&relay.hook_url("okta"), b).await.expect("send");
+            assert_eq!(a.status, 200, "a redelivery is still accepted");
+        }
+        let mut dup_flags = Vec::new();
+        while dup_flags.len() < 4 {
+            if let AgentEvent::Captured(c) = agent.wait_for(|e| matches!(e, AgentEvent::Captured(_))).await {
+                dup_flags.push(c.duplicate);
+            }
+        }
+        assert_eq!(dup_flags, vec![false, true, true, false]);
+        // Only the original and the unrelated event reached the target.
+        assert_eq!(target.next().await.body.as_ref(), body.as_bytes());
+        assert_eq!(target.next().await.body.as_ref(), b"after");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn retention_drops_the_oldest_and_the_agent_is_told() {
+    with_timeout(async {
+        let mut config = test_config();
+        config.prune_interval = Duration::from_millis(50);
+        config.retention.max_events = 5;
+        let relay = spawn_relay(config).await;
+        let token = relay.token("okta");
+        let mut target = spawn_target(Reply::default()).await;
+        let opts = agent_options(&relay.url, &token, &target.url(), Mode::Ack);
+        let mut agent = spawn_agent(opts.clone());
+        agent.connected().await;
+        let dir = agent.stop().await;
+        for i in 1..=10 {
+            client::post_json(&relay.hook_url("okta"), format!("{i}"))
+                .await
+                .expect("send");
+        }
+        // Wait (bounded) for the background pruning pass.
+        let store = relay.handle.state.store.clone();
+        for _ in 0..200 {
+            if store.stats("okta").expect("stats").0 <= 5 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(store.stats("okta").expect("stats").0, 5);
+        let mut agent = spawn_agent_in(dir, opts);
+        let notice = agent.wait_for(|e| matches!(e, AgentEvent::Notice(_))).await;
+        let AgentEvent::Notice(text) = notice else {
+            unreachable!()
+        };
+        assert!(text.contains("5 event(s) were removed"), "{text}");
+        for i in 6..=10 {
+            assert_eq!(target.next().await.body, i.to_string());
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_new_agent_can_start_from_an_earlier_sequence() {
+    with_timeout(async {
+        let relay = spawn_relay(test_config()).await;
+        let token = relay.token("okta");
+        for i in 1..=5 {
+            client::post_json(&relay.hook_url("okta"), format!("{i}"))
+                .await
+                .expect("send");
+        }
+        let mut target = spawn_target(Reply::default()).await;
+        let mut opts = agent_options(&relay.url, &token, &target.url(), Mode::Ack);
+        opts.since = Some(Since::Seq(3));
+        let mut agent = spawn_agent(opts);
+        let welcome = agent
+            .wait_for(|e| matches!(e, AgentEvent::Welcome { .. }))
+            .await;
+        assert!(
+            matches!(
+                welcome,
+                AgentEvent::Welcome {
+                    backlog: 3,
+                    head_seq: 5
+                }
+            ),
+            "{welcome:?}"
+        );
+        for i in 3..=5 {
+            assert_eq!(target.next().await.body, i.to_string());
+        }
+    })
+    .await;
+}
+
+/// A store whose appends fail, as on a full disk.
+struct FullDisk(SqliteStore);
+
+impl Store for FullDisk {
+    fn append(&self, _: &str, _: NewEvent) -> BoxFuture<StoreResult<Appended>> {
+        Box::pin(async { Err(StoreError::Backend("database or disk is full".into())) })
+    }
+    fn read_after(&self, s: &str, a: u64, l: usize) -> StoreResult<Vec<StoredEvent>> {
+        self.0.read_after(s, a, l)
+    }
+    fn watch_head(&self, s: &str) -> StoreResult<tokio::sync::watch::Receiver<u64>> {
+        self.0.watch_head(s)
+    }
+    fn first_seq_since(&self, s: &str, ms: u64) -> StoreResult<u64> {
+        self.0.first_seq_since(s, ms)
+    }
+    fn oldest_seq(&self, s: &str) -> StoreResult<u64> {
+        self.0.oldest_seq(s)
+    }
+    fn cursor(&self, a: &str, s: &str) -> StoreResult<Option<u64>> {
+        self.0.cursor(a, s)
+    }
+    fn set_cursor(&self, a: &str, s: &str, q: u64) -> StoreResult<()> {
+        self.0.set_cursor(a, s, q)
+    }
+    fn source(&self, n: &str) -> StoreResult<Option<SourceInfo>> {
+        self.0.source(n)
+    }
+    fn sources(&self) -> StoreResult<Vec<SourceInfo>> {
+        self.0.sources()
+    }
+    fn ensure_source(&self, n: &str) -> StoreResult<()> {
+        self.0.ensure_source(n)
+    }
+    fn set_mode(&self, n: &str, m: Mode) -> StoreResult<()> {
+        self.0.set_mode(n, m)
+    }
+    fn add_token(&self, i: &TokenInfo, h: &[u8]) -> StoreResult<()> {
+        self.0.add_token(i, h)
+    }
+    fn token_by_hash(&self, h: &[u8]) -> StoreResult<Option<TokenInfo>> {
+        self.0.token_by_hash(h)
+    }
+    fn tokens(&self) -> StoreResult<Vec<TokenInfo>> {
+        self.0.tokens()
+    }
+    fn revoke_token(&self, id: &str) -> StoreResult<bool> {
+        self.0.revoke_token(id)
+    }
+    fn prune(&self, now: u64, r: Retention) -> StoreResult<PruneReport> {
+        self.0.prune(now, r)
+    }
+    fn stats(&self, s: &str) -> StoreResult<(u64, u64)> {
+        self.0.stats(s)
+    }
+}
+
+#[tokio::test]
+async fn a_failed_commit_is_503_never_2xx_and_the_relay_keeps_serving() {
+    with_timeout(async {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let inner = SqliteStore::open_dir(dir.path()).expect("store");
+        inner.ensure_source("okta").expect("source");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let handle = relay::spawn(
+            listener,
+            Arc::new(FullDisk(inner)),
+            test_config(),
+            shutdown.clone(),
+        )
+        .expect("spawn");
+        let url = format!("http://{}/h/okta", handle.addr);
+        for _ in 0..3 {
+            let a = client::post_json(&url, "{}").await.expect("send");
+            assert_eq!(a.status, 503);
+            assert!(a.text().contains("could not be stored"), "{}", a.text());
+        }
+        let v = client::send(
+            "GET",
+            &url,
+            &[("x-okta-verification-challenge", b"still")],
+            "",
+        )
+        .await
+        .expect("send");
+        assert_eq!(v.status, 200, "the relay keeps serving");
+        shutdown.cancel();
+    })
+    .await;
+}
