@@ -3,6 +3,7 @@
 
 pub mod capture;
 pub mod commands;
+pub mod config;
 pub mod connection;
 pub mod deliver;
 pub mod embedded;

@@ -75,6 +75,7 @@ pub async fn listen(
         ack_tx,
         events.clone(),
     ));
+    let pruner = tokio::spawn(prune_history(store.clone()));
     let hello_store = store.clone();
     let make_hello = || Hello {
         version: PROTOCOL_VERSION,
@@ -102,7 +103,25 @@ pub async fn listen(
     )
     .await;
     worker.abort();
+    pruner.abort();
     result.map_err(anyhow::Error::from)
+}
+
+/// Captures kept locally; older ones are pruned in the background.
+pub const HISTORY_LIMIT: usize = 100_000;
+
+async fn prune_history(store: CaptureStore) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
+    loop {
+        every.tick().await;
+        let store = store.clone();
+        match tokio::task::spawn_blocking(move || store.prune(HISTORY_LIMIT)).await {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => tracing::info!(removed = n, "pruned old captures"),
+            Ok(Err(e)) => tracing::warn!(error = %format!("{e:#}"), "pruning captures failed"),
+            Err(_) => return,
+        }
+    }
 }
 
 async fn deliver_loop(

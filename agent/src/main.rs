@@ -1,6 +1,7 @@
 //! `agent`: listen for webhooks, inspect and replay them.
 
 use agent::capture::CaptureStore;
+use agent::config::AgentConfig;
 use agent::connection::LinkOptions;
 use agent::deliver::{DeliverOptions, Deliverer};
 use agent::listen::{listen, ListenOptions};
@@ -64,6 +65,18 @@ enum Command {
         url: Option<String>,
         #[command(flatten)]
         relay: RelayCli,
+    },
+    /// Save a default relay, token and source for `listen`, `trigger` and `verify`.
+    Login {
+        /// Relay URL, e.g. https://relay.example.com.
+        #[arg(long)]
+        relay: String,
+        /// Agent token (from `relay token create`).
+        #[arg(long, env = "HOOKRELAY_TOKEN", hide_env_values = true)]
+        token: String,
+        /// Default source.
+        #[arg(long)]
+        source: Option<String>,
     },
     /// Write captured exchanges as HAR, JSON or NDJSON.
     Export {
@@ -217,7 +230,9 @@ fn auth_of(cli: &RelayCli) -> anyhow::Result<Option<(String, String)>> {
 }
 
 fn source_url(cli: &RelayCli, data: &Option<PathBuf>) -> String {
-    let relay = agent::commands::resolve_relay(cli.relay.as_deref(), &data_dir(data));
+    let saved = AgentConfig::load(&AgentConfig::default_path()).unwrap_or_default();
+    let relay = cli.relay.clone().or(saved.relay);
+    let relay = agent::commands::resolve_relay(relay.as_deref(), &data_dir(data));
     format!("{relay}/h/{}", cli.source)
 }
 
@@ -262,6 +277,25 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Trigger(t) => run_trigger(&cli.data, t).await,
+        Command::Login {
+            relay,
+            token,
+            source,
+        } => {
+            let path = AgentConfig::default_path();
+            let cfg = AgentConfig {
+                relay: Some(relay.trim_end_matches('/').to_string()),
+                token: Some(token),
+                source,
+            };
+            cfg.save(&path)?;
+            eprintln!(
+                "saved relay {} to {}",
+                cfg.relay.as_deref().unwrap_or(""),
+                path.display()
+            );
+            Ok(())
+        }
         Command::Verify { url, relay } => {
             init_logs();
             let url = url.unwrap_or_else(|| source_url(&relay, &cli.data));
@@ -437,9 +471,12 @@ async fn run_listen(data: &Option<PathBuf>, args: ListenArgs) -> anyhow::Result<
     let since = args.since.as_deref().map(parse_since).transpose()?;
     let store = open_store(data)?;
     let shutdown = CancellationToken::new();
-    let (relay_url, token, cursor_key, _embedded) = match args.relay {
+    let saved = AgentConfig::load(&AgentConfig::default_path())?;
+    let relay = args.relay.or(saved.relay);
+    let token = args.token.or(saved.token);
+    let (relay_url, token, cursor_key, _embedded) = match relay {
         Some(url) => {
-            let token = args.token.context(
+            let token = token.context(
                 "--token (or HOOKRELAY_TOKEN) is required with --relay; create one with `relay token create --source NAME`",
             )?;
             let key = format!("{}#{}", url.trim_end_matches('/'), args.source);

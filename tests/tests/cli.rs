@@ -32,6 +32,7 @@ impl RunningAgent {
 /// `agent --data DIR listen TARGET --output json` with an embedded relay on a free port.
 async fn start_agent(data: &std::path::Path, target: &str, extra: &[&str]) -> RunningAgent {
     let mut child = Command::new(bin_path("agent"))
+        .env("HOOKRELAY_AGENT_CONFIG", data.join("agent.json"))
         .arg("--data")
         .arg(data)
         .args(["listen", target, "--output", "json", "--embedded-port", "0"])
@@ -75,6 +76,7 @@ async fn start_agent(data: &std::path::Path, target: &str, extra: &[&str]) -> Ru
 
 async fn agent_cmd(data: &std::path::Path, args: &[&str]) -> std::process::Output {
     Command::new(bin_path("agent"))
+        .env("HOOKRELAY_AGENT_CONFIG", data.join("agent.json"))
         .arg("--data")
         .arg(data)
         .args(args)
@@ -223,6 +225,7 @@ async fn a_wrong_token_exits_non_zero_with_the_reason() {
         relay.token("okta");
         let data = tempfile::tempdir().expect("tempdir");
         let out = Command::new(bin_path("agent"))
+            .env("HOOKRELAY_AGENT_CONFIG", data.path().join("agent.json"))
             .arg("--data")
             .arg(data.path())
             .args([
