@@ -80,13 +80,11 @@ pub fn compact_line(c: &Capture) -> String {
     if let Some(s) = shared::okta::summarize(c.request.body.as_bytes()) {
         line.push_str("  ");
         line.push_str(&s.one_line());
-        if s.is_inline() {
-            if let Some(o) = &c.outcome {
-                let ms = o.duration_us as f64 / 1000.0;
-                line.push_str(&format!(" [{:.0}% of Okta's 3 s]", ms / 30.0));
-                if ms > 1000.0 {
-                    line.push_str(" ⚠ slow for an inline hook");
-                }
+        if let Some(check) = inline_check(c) {
+            line.push_str(&format!(" [{:.0}% of Okta's 3 s]", check.budget_pct));
+            for w in &check.warnings {
+                line.push_str(" ⚠ ");
+                line.push_str(w);
             }
         }
     }
@@ -129,6 +127,40 @@ pub fn clock(ms: u64) -> String {
     )
 }
 
+/// How an inline hook's round trip fared against Okta's rules.
+pub struct InlineCheck {
+    /// Round trip in ms.
+    pub used_ms: f64,
+    /// Share of Okta's 3 s budget, in percent.
+    pub budget_pct: f64,
+    /// Readable problems: slow (over 1 s), or a reply Okta would reject.
+    pub warnings: Vec<String>,
+}
+
+/// For an answered inline hook (not event hooks), its budget use and reply problems.
+pub fn inline_check(c: &Capture) -> Option<InlineCheck> {
+    let summary = shared::okta::summarize(c.request.body.as_bytes())?;
+    if !summary.is_inline() {
+        return None;
+    }
+    let outcome = c.outcome.as_ref()?;
+    let used_ms = outcome.duration_us as f64 / 1000.0;
+    let mut warnings = Vec::new();
+    if used_ms > 1000.0 {
+        warnings.push(format!(
+            "took {used_ms:.0} ms of Okta's 3,000 ms budget for the whole round trip"
+        ));
+    }
+    if let Some(resp) = &outcome.response {
+        warnings.extend(shared::okta::check_inline_response(resp.body.as_bytes()));
+    }
+    Some(InlineCheck {
+        used_ms,
+        budget_pct: used_ms / 30.0,
+        warnings,
+    })
+}
+
 /// The JSON line for one capture.
 pub fn capture_json(c: &Capture) -> serde_json::Value {
     let summary = shared::okta::summarize(c.request.body.as_bytes());
@@ -148,6 +180,11 @@ pub fn capture_json(c: &Capture) -> serde_json::Value {
         "summary": summary.as_ref().map(|s| s.one_line()),
         "event_types": summary.as_ref().map(|s| s.event_types.clone()),
         "target": c.target_url,
+        "inline": inline_check(c).map(|i| serde_json::json!({
+            "budget_used_ms": i.used_ms,
+            "budget_pct": i.budget_pct,
+            "warnings": i.warnings,
+        })),
     })
 }
 
