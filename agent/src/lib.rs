@@ -8,3 +8,4 @@ pub mod model;
 pub mod replay;
 pub mod target;
 pub mod tls;
+pub mod tui;
