@@ -109,6 +109,9 @@ impl Row {
 /// `hay` contains the lower-case `needle`, ignoring ASCII case in `hay`.
 fn contains_ignore_case(hay: &str, needle: &str) -> bool {
     let (h, n) = (hay.as_bytes(), needle.as_bytes());
+    if n.is_empty() {
+        return true;
+    }
     if n.len() > h.len() {
         return false;
     }

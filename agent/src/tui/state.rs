@@ -178,9 +178,9 @@ impl AppState {
         self.rows.visible(self.selected)
     }
 
-    /// Lines the header takes.
+    /// Lines the header takes (one when collapsed or on terminals under 20 lines).
     pub fn header_height(&self) -> u16 {
-        if self.header_collapsed {
+        if self.header_collapsed || self.size.1 < 20 {
             1
         } else {
             4

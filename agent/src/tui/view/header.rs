@@ -10,42 +10,39 @@ use ratatui::Frame;
 
 const DIM: Style = Style::new().fg(Color::DarkGray);
 
-/// Draws the header (one line when collapsed).
+/// Draws the header (one line when collapsed or when the terminal is short).
 pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
     let conn = conn_span(state);
-    if state.header_collapsed {
+    if state.header_height() == 1 {
         let mut spans = vec![conn, Span::raw("  ")];
-        spans.extend(route(state));
-        spans.push(Span::raw("  "));
         spans.extend(counters(state));
+        spans.push(Span::raw("  "));
+        spans.extend(route(state));
         frame.render_widget(Paragraph::new(Line::from(spans)), area);
         return;
     }
-    let mut route_line = route(state);
-    route_line.extend([
-        Span::styled("   source ", DIM),
-        Span::raw(state.source.clone()),
-        Span::styled(" · mode ", DIM),
-        Span::raw(state.mode.to_string()),
-    ]);
     let mut state_line = vec![conn];
     if let Some(b) = state.backlog {
-        state_line.push(Span::styled(" · waiting at relay ", DIM));
+        state_line.push(Span::styled(" · waiting at the relay on connect: ", DIM));
         state_line.push(Span::raw(b.to_string()));
     }
-    state_line.push(Span::raw("   "));
-    state_line.extend(counters(state));
+    let mut totals = vec![Span::raw(" ")];
+    totals.extend(counters(state));
+    totals.push(Span::raw(" "));
+    let title = Line::from(vec![
+        Span::styled(" hookrelay ", Style::new().add_modifier(Modifier::BOLD)),
+        Span::styled(
+            format!("· source {} · {} mode ", state.source, state.mode),
+            DIM,
+        ),
+    ]);
     let block = Block::new()
         .borders(Borders::ALL)
         .border_style(DIM)
-        .title(Span::styled(
-            " hookrelay ",
-            Style::new().add_modifier(Modifier::BOLD),
-        ));
-    frame.render_widget(
-        Paragraph::new(vec![Line::from(route_line), Line::from(state_line)]).block(block),
-        area,
-    );
+        .title(title)
+        .title_bottom(Line::from(totals).right_aligned());
+    let lines = vec![Line::from(route(state)), Line::from(state_line)];
+    frame.render_widget(Paragraph::new(lines).block(block), area);
 }
 
 fn route(state: &AppState) -> Vec<Span<'static>> {
@@ -81,12 +78,15 @@ fn conn_span(state: &AppState) -> Span<'static> {
 fn counters(state: &AppState) -> Vec<Span<'static>> {
     let c = state.counters;
     vec![
-        Span::raw(format!("{} total ", c.total)),
-        Span::styled(format!("{} 2xx ", c.ok), Style::new().fg(Color::Green)),
+        Span::raw(format!("{} total", c.total)),
+        Span::styled(" · ", DIM),
+        Span::styled(format!("{} 2xx", c.ok), Style::new().fg(Color::Green)),
+        Span::styled(" · ", DIM),
         Span::styled(
-            format!("{} 4xx/5xx ", c.http_errors),
+            format!("{} 4xx/5xx", c.http_errors),
             Style::new().fg(Color::Yellow),
         ),
+        Span::styled(" · ", DIM),
         Span::styled(format!("{} failed", c.failed), Style::new().fg(Color::Red)),
     ]
 }

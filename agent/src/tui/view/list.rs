@@ -93,12 +93,12 @@ fn table_row(r: &Row, now_ms: u64, wide: bool) -> TableRow<'static> {
     ];
     let event = event_line(r);
     if wide {
-        cells.push(Cell::from(r.path.clone()));
+        cells.push(Cell::from(path(r)));
         cells.push(Cell::from(event));
     } else if r.summary.is_some() || r.error.is_some() || r.replay_of.is_some() {
         cells.push(Cell::from(event));
     } else {
-        cells.push(Cell::from(r.path.clone()));
+        cells.push(Cell::from(path(r)));
     }
     cells.push(status_cell(r));
     cells.push(took_cell(r, now_ms));
@@ -111,6 +111,14 @@ fn table_row(r: &Row, now_ms: u64, wide: bool) -> TableRow<'static> {
     }
     cells.push(Cell::from(Line::from(marks)));
     TableRow::new(cells)
+}
+
+fn path(r: &Row) -> String {
+    if r.path.is_empty() {
+        "/".into()
+    } else {
+        r.path.clone()
+    }
 }
 
 fn event_line(r: &Row) -> Line<'static> {

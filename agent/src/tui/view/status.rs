@@ -7,9 +7,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
+/// Always shown, at the end.
+const ALWAYS: &[(&str, &str)] = &[("?", "help"), ("q", "quit")];
+/// Shown while they fit, in this order.
 const LIST_KEYS: &[(&str, &str)] = &[
-    ("?", "help"),
-    ("q", "quit"),
     ("⏎", "detail"),
     ("r", "replay"),
     ("/", "filter"),
@@ -21,7 +22,6 @@ const LIST_KEYS: &[(&str, &str)] = &[
     ("h", "header"),
 ];
 const DETAIL_KEYS: &[(&str, &str)] = &[
-    ("?", "help"),
     ("Esc", "back"),
     ("Tab", "req/resp"),
     ("r", "replay"),
@@ -29,7 +29,6 @@ const DETAIL_KEYS: &[(&str, &str)] = &[
     ("c", "curl"),
     ("x", "export"),
     ("↑↓", "scroll"),
-    ("q", "quit"),
 ];
 
 /// Draws the status bar.
@@ -59,18 +58,12 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
     } else {
         LIST_KEYS
     };
-    let mut hints: Vec<(&str, &str)> = Vec::new();
-    for &(k, what) in keys {
-        let cost = k.chars().count() + what.chars().count() + 3;
-        if used + cost > width {
-            break;
-        }
-        used += cost;
-        hints.push((k, what));
-    }
-    // Keep the order of the key table, not of the priority list above.
-    hints.sort_by_key(|(k, _)| keys.iter().rposition(|(x, _)| x == k).map(order_rank));
-    for (k, what) in hints {
+    used += ALWAYS.iter().map(|(k, w)| cost(k, w)).sum::<usize>();
+    let fitting = keys.iter().scan(used, |used, &(k, w)| {
+        *used += cost(k, w);
+        (*used <= width).then_some((k, w))
+    });
+    for (k, what) in fitting.chain(ALWAYS.iter().copied()) {
         spans.push(Span::styled(k.to_string(), Style::new().fg(Color::Cyan)));
         spans.push(Span::styled(
             format!(" {what}  "),
@@ -80,11 +73,6 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
-/// `?` and `q` go last; the rest keep their table position.
-fn order_rank(pos: usize) -> usize {
-    if pos < 2 {
-        100 + pos
-    } else {
-        pos
-    }
+fn cost(key: &str, what: &str) -> usize {
+    key.chars().count() + what.chars().count() + 3
 }
