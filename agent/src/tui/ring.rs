@@ -123,22 +123,31 @@ impl RowRing {
         }
     }
 
-    /// Sets the filter (matched case-insensitively); empty shows every row.
+    /// Sets the filter (matched case-insensitively); empty shows every row. Typing one more
+    /// character only re-checks the rows that matched before.
     pub fn set_filter(&mut self, needle: &str) {
-        self.needle = needle.to_lowercase();
-        self.matches = if self.needle.is_empty() {
-            None
-        } else {
-            let first = self.first_ord;
-            Some(
-                self.rows
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, r)| r.matches(&self.needle))
-                    .map(|(i, _)| first + i as u64)
-                    .collect(),
-            )
+        let needle = needle.to_lowercase();
+        let refine = !self.needle.is_empty() && needle.starts_with(&self.needle);
+        self.needle = needle;
+        if self.needle.is_empty() {
+            self.matches = None;
+            return;
+        }
+        let first = self.first_ord;
+        let (rows, needle) = (&self.rows, &self.needle);
+        let is_match = |ord: &u64| {
+            rows.get((ord - first) as usize)
+                .is_some_and(|r| r.matches(needle))
         };
+        self.matches = Some(match self.matches.take() {
+            Some(mut m) if refine => {
+                m.retain(is_match);
+                m
+            }
+            _ => (first..first + rows.len() as u64)
+                .filter(is_match)
+                .collect(),
+        });
     }
 
     /// Rows the list shows (all, or those matching the filter).

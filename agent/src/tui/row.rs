@@ -92,12 +92,14 @@ impl Row {
         if needle.is_empty() {
             return true;
         }
-        let status = self.status.map(|s| s.to_string()).unwrap_or_default();
+        let digits = needle.len() <= 3 && needle.bytes().all(|b| b.is_ascii_digit());
+        if digits && self.status.is_some_and(|s| s.to_string().contains(needle)) {
+            return true;
+        }
         [
             self.path.as_str(),
             self.method.as_str(),
             self.summary.as_deref().unwrap_or(""),
-            status.as_str(),
             self.error.as_deref().unwrap_or(""),
             &self.body_prefix,
         ]
@@ -109,14 +111,20 @@ impl Row {
 /// `hay` contains the lower-case `needle`, ignoring ASCII case in `hay`.
 fn contains_ignore_case(hay: &str, needle: &str) -> bool {
     let (h, n) = (hay.as_bytes(), needle.as_bytes());
-    if n.is_empty() {
+    let Some((&first, rest)) = n.split_first() else {
         return true;
-    }
+    };
     if n.len() > h.len() {
         return false;
     }
-    h.windows(n.len())
-        .any(|w| w.iter().zip(n).all(|(a, b)| a.to_ascii_lowercase() == *b))
+    let upper = first.to_ascii_uppercase();
+    (0..=h.len() - n.len()).any(|i| {
+        (h[i] == first || h[i] == upper)
+            && h[i + 1..i + n.len()]
+                .iter()
+                .zip(rest)
+                .all(|(a, b)| a.to_ascii_lowercase() == *b)
+    })
 }
 
 #[cfg(test)]
