@@ -45,7 +45,7 @@ fn capture(n: usize) -> Capture {
             error: None,
             duration_us: 1_000 + n as u64 % 5_000,
         }),
-        duplicate: n % 97 == 0,
+        duplicate: n.is_multiple_of(97),
         replay_of: None,
     }
 }
