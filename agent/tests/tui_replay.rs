@@ -97,20 +97,32 @@ fn original(target: &Target) -> Capture {
     }
 }
 
-#[tokio::test]
-async fn r_replays_the_selected_event_byte_for_byte_and_adds_a_linked_row() {
+fn real_store() -> Option<CaptureStore> {
     // The capture store lands on a parallel branch; until both are merged its API panics.
-    let Ok(Ok(store)) = std::panic::catch_unwind(CaptureStore::open_in_memory) else {
-        eprintln!("capture store not implemented in this tree; skipping");
-        return;
-    };
-    tokio::time::timeout(Duration::from_secs(20), scenario(store))
-        .await
-        .expect("test timed out");
+    match std::panic::catch_unwind(CaptureStore::open_in_memory) {
+        Ok(Ok(store)) => Some(store),
+        _ => {
+            eprintln!("capture store not implemented in this tree; skipping");
+            None
+        }
+    }
 }
 
-async fn scenario(store: CaptureStore) {
-    let (port, mut seen_rx) = spawn_target().await;
+type Ui = tokio::task::JoinHandle<anyhow::Result<Terminal<TestBackend>>>;
+
+/// The loop running on a TestBackend with one captured, answered event selected.
+struct Harness {
+    store: CaptureStore,
+    orig: Capture,
+    seen_rx: mpsc::Receiver<Seen>,
+    events_tx: mpsc::Sender<AgentEvent>,
+    replay_rx: mpsc::Receiver<AgentEvent>,
+    key_tx: mpsc::Sender<std::io::Result<Event>>,
+    ui: Ui,
+}
+
+async fn start(store: CaptureStore) -> Harness {
+    let (port, seen_rx) = spawn_target().await;
     let target = Target::parse(&port.to_string(), "/okta-webhooks-endpoint").expect("target");
     let orig = original(&target);
     let outcome = DeliveryOutcome {
@@ -134,7 +146,7 @@ async fn scenario(store: CaptureStore) {
 
     // Replays report to `replay_tx`; the test forwards to the loop's `events_rx` so it can
     // watch them go by.
-    let (replay_tx, mut replay_rx) = mpsc::channel::<AgentEvent>(16);
+    let (replay_tx, replay_rx) = mpsc::channel::<AgentEvent>(16);
     let (events_tx, events_rx) = mpsc::channel::<AgentEvent>(16);
     let (key_tx, mut key_rx) = mpsc::channel::<std::io::Result<Event>>(16);
     let input = futures_util::stream::poll_fn(move |cx| key_rx.poll_recv(cx));
@@ -153,7 +165,6 @@ async fn scenario(store: CaptureStore) {
             .await
             .map(|()| terminal)
     });
-
     events_tx
         .send(AgentEvent::Captured(Box::new(orig.clone())))
         .await
@@ -167,53 +178,112 @@ async fn scenario(store: CaptureStore) {
         })
         .await
         .expect("send delivered");
-    key_tx.send(key('r')).await.expect("press r");
+    Harness {
+        store,
+        orig,
+        seen_rx,
+        events_tx,
+        replay_rx,
+        key_tx,
+        ui,
+    }
+}
 
-    let seen = seen_rx.recv().await.expect("the replay reaches the target");
-    assert_eq!(seen.method, "POST");
-    assert_eq!(seen.uri, "/okta-webhooks-endpoint/extra/path?a=1&b");
-    let sent: Vec<(String, Vec<u8>)> = orig
-        .request
-        .headers
+impl Harness {
+    async fn press(&self, c: char) {
+        self.key_tx.send(key(c)).await.expect("key press");
+    }
+
+    /// Passes the replay's reports on to the loop; returns the replay's id once delivered.
+    async fn forward_replay_reports(&mut self) -> EventId {
+        let mut replay_id = None;
+        loop {
+            let ev = self.replay_rx.recv().await.expect("replay reports");
+            let done = match &ev {
+                AgentEvent::Captured(c) => {
+                    assert_eq!(
+                        (c.kind, c.replay_of),
+                        (CaptureKind::Replay, Some(self.orig.id))
+                    );
+                    replay_id = Some(c.id);
+                    false
+                }
+                AgentEvent::Delivered { id, outcome, .. } => {
+                    assert_eq!(Some(*id), replay_id);
+                    assert_eq!(outcome.status(), Some(200));
+                    true
+                }
+                other => panic!("unexpected report {other:?}"),
+            };
+            self.events_tx.send(ev).await.expect("forward report");
+            if done {
+                return replay_id.expect("captured before delivered");
+            }
+        }
+    }
+
+    /// Quits and returns the last frame.
+    async fn quit(self) -> String {
+        self.press('q').await;
+        let terminal = self.ui.await.expect("ui task").expect("ui loop");
+        terminal.backend().to_string()
+    }
+}
+
+fn header_pairs(headers: &[Header]) -> Vec<(String, Vec<u8>)> {
+    headers
         .iter()
         .map(|h| (h.name().to_string(), h.value().to_vec()))
-        .collect();
-    let received: Vec<(String, Vec<u8>)> = seen
-        .headers
-        .into_iter()
+        .collect()
+}
+
+/// The headers the target saw, limited to those named in `sent` (the HTTP stack adds `host`
+/// and `content-length`).
+fn received_pairs(seen: &Seen, sent: &[(String, Vec<u8>)]) -> Vec<(String, Vec<u8>)> {
+    seen.headers
+        .iter()
         .filter(|(n, _)| sent.iter().any(|(s, _)| s == n))
-        .collect();
-    assert_eq!(received, sent, "headers arrive in order, duplicates kept");
-    assert_eq!(&seen.body[..], orig.request.body.as_bytes());
+        .cloned()
+        .collect()
+}
 
-    let mut replay_id = None;
-    let mut delivered = false;
-    while !delivered {
-        let ev = replay_rx.recv().await.expect("replay reports");
-        match &ev {
-            AgentEvent::Captured(c) => {
-                assert_eq!((c.kind, c.replay_of), (CaptureKind::Replay, Some(orig.id)));
-                replay_id = Some(c.id);
-            }
-            AgentEvent::Delivered { id, outcome, .. } => {
-                assert_eq!(Some(*id), replay_id);
-                assert_eq!(outcome.status(), Some(200));
-                delivered = true;
-            }
-            other => panic!("unexpected report {other:?}"),
-        }
-        events_tx.send(ev).await.expect("forward report");
-    }
-    key_tx.send(key('q')).await.expect("press q");
-    let terminal = ui.await.expect("ui task").expect("ui loop");
+#[tokio::test]
+async fn r_replays_the_selected_event_byte_for_byte_and_adds_a_linked_row() {
+    let Some(store) = real_store() else { return };
+    tokio::time::timeout(Duration::from_secs(20), replay_scenario(store))
+        .await
+        .expect("test timed out");
+}
 
-    let replay_id = replay_id.expect("replay id");
-    let stored = store.get(replay_id).expect("store").expect("replay stored");
-    assert_eq!(stored.replay_of, Some(orig.id));
+async fn replay_scenario(store: CaptureStore) {
+    let mut h = start(store).await;
+    h.press('r').await;
+    let seen = h
+        .seen_rx
+        .recv()
+        .await
+        .expect("the replay reaches the target");
+    assert_eq!(seen.method, "POST");
+    assert_eq!(seen.uri, "/okta-webhooks-endpoint/extra/path?a=1&b");
+    let sent = header_pairs(&h.orig.request.headers);
+    assert_eq!(
+        received_pairs(&seen, &sent),
+        sent,
+        "headers in order, duplicates kept"
+    );
+    assert_eq!(&seen.body[..], h.orig.request.body.as_bytes());
+
+    let replay_id = h.forward_replay_reports().await;
+    let stored = h
+        .store
+        .get(replay_id)
+        .expect("store")
+        .expect("replay stored");
+    assert_eq!(stored.replay_of, Some(h.orig.id));
     assert_eq!(stored.status(), Some(200));
 
-    let screen = terminal.backend().to_string();
-    let short = &orig.id.0.simple().to_string()[..8];
+    let short = h.orig.id.0.simple().to_string()[..8].to_string();
+    let screen = h.quit().await;
     let replay_line = screen
         .lines()
         .find(|l| l.contains(&format!("↻{short}")))
@@ -221,6 +291,55 @@ async fn scenario(store: CaptureStore) {
     assert!(replay_line.contains("200"), "{replay_line}");
     assert!(
         screen.contains("user.lifecycle.deactivate · John Doe"),
+        "{screen}"
+    );
+}
+
+#[tokio::test]
+async fn e_sends_the_request_as_edited_in_the_editor() {
+    let Some(store) = real_store() else { return };
+    // A non-interactive "editor". Nothing else in this test binary reads VISUAL.
+    std::env::set_var("VISUAL", "sed -i -e s/s3cret/edited/ -e s/John/Jane/");
+    tokio::time::timeout(Duration::from_secs(20), edit_scenario(store))
+        .await
+        .expect("test timed out");
+}
+
+async fn edit_scenario(store: CaptureStore) {
+    let mut h = start(store).await;
+    h.press('e').await;
+    let seen = h
+        .seen_rx
+        .recv()
+        .await
+        .expect("the edited replay reaches the target");
+    assert_eq!(seen.uri, "/okta-webhooks-endpoint/extra/path?a=1&b");
+    let mut want = h.orig.request.clone();
+    want.headers[3] = Header::new("authorization", "Bearer edited");
+    let body = h
+        .orig
+        .request
+        .body
+        .to_string_lossy()
+        .replace("John", "Jane");
+    let sent = header_pairs(&want.headers);
+    assert_eq!(received_pairs(&seen, &sent), sent);
+    assert_eq!(
+        &seen.body[..],
+        body.as_bytes(),
+        "no newline added by the edit"
+    );
+
+    let replay_id = h.forward_replay_reports().await;
+    let stored = h
+        .store
+        .get(replay_id)
+        .expect("store")
+        .expect("replay stored");
+    assert_eq!(stored.request.body.as_bytes(), body.as_bytes());
+    let screen = h.quit().await;
+    assert!(
+        screen.contains("user.lifecycle.deactivate · Jane Doe"),
         "{screen}"
     );
 }
