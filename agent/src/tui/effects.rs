@@ -192,3 +192,40 @@ fn pipe_to(cmd: &[&str], text: &str) -> anyhow::Result<()> {
     anyhow::ensure!(status.success(), "{} exited with {status}", cmd[0]);
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::CaptureKind;
+
+    #[test]
+    fn export_writes_the_capture_as_json_named_by_id() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let capture = Capture {
+            id: EventId(uuid::Uuid::from_u128(7)),
+            seq: None,
+            source: "okta".into(),
+            kind: CaptureKind::Event,
+            received_at_ms: 1,
+            delivered_at_ms: None,
+            answered_at_ms: None,
+            request: HttpRequest {
+                method: "POST".into(),
+                path: "".into(),
+                query: None,
+                headers: vec![],
+                body: vec![0xffu8, 0].into(),
+            },
+            target_url: "http://127.0.0.1:1/".into(),
+            outcome: None,
+            duplicate: false,
+            replay_of: None,
+        };
+        let path = export(&capture, dir.path()).expect("export");
+        assert!(path.ends_with("hookrelay-00000000-0000-0000-0000-000000000007.json"));
+        let back: Capture =
+            serde_json::from_slice(&std::fs::read(&path).expect("read")).expect("parse");
+        assert_eq!(back, capture);
+        assert!(export(&capture, &dir.path().join("missing")).is_err());
+    }
+}

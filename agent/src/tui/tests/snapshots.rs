@@ -194,3 +194,15 @@ fn tiny_terminals_do_not_panic() {
         draw(&s);
     }
 }
+
+#[test]
+fn detail_inline_hook_budget() {
+    let inline = inline_body();
+    let c = answered(
+        capture(6, inline.as_bytes()),
+        200,
+        "{\"commands\":[]}",
+        2_800_000,
+    );
+    insta::assert_snapshot!(draw(&open_detail(okta_state(), c)).backend());
+}

@@ -1,7 +1,7 @@
 //! The detail view: timings, then request and response side by side (wide) or as tabs.
 
 use crate::model::Capture;
-use crate::tui::fmt::{clock, short_id};
+use crate::tui::fmt::{budget_style, clock, duration, short_id};
 use crate::tui::state::{Detail, Tab};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -90,6 +90,14 @@ fn timings(c: &Capture) -> Line<'static> {
     if let Some(t) = c.answered_at_ms {
         spans.push(Span::styled("  answered ", DIM));
         spans.push(Span::raw(rel(t)));
+    }
+    let inline = shared::okta::summarize(c.request.body.as_bytes()).is_some_and(|s| s.is_inline());
+    if let Some(us) = c.outcome.as_ref().map(|o| o.duration_us).filter(|_| inline) {
+        spans.push(Span::styled("  inline ", DIM));
+        spans.push(Span::styled(
+            format!("{}/3s", duration(us)),
+            budget_style(us),
+        ));
     }
     Line::from(spans)
 }
