@@ -8,7 +8,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 pub const HELP: &[(&str, &str)] = &[
     ("↑/↓ j/k", "move / scroll"),
     ("PgUp/PgDn", "page"),
-    ("g/G", "first / last (follow)"),
+    ("g/G", "top / newest (follow)"),
     ("Enter", "detail"),
     ("Esc", "back"),
     ("Tab", "request / response"),

@@ -7,23 +7,37 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
-/// The key help, centred.
+/// The key help, centred; in two columns when the terminal is too short for one.
 pub fn help(frame: &mut Frame) {
-    let lines: Vec<Line> = HELP
-        .iter()
-        .map(|(k, what)| {
-            Line::from(vec![
-                Span::styled(format!("{k:>10}  "), Style::new().fg(Color::Cyan)),
-                Span::raw(*what),
-            ])
-        })
-        .collect();
-    let area = centred(frame.area(), 40, lines.len() as u16 + 2);
+    let outer = frame.area();
+    let entry = |(k, what): &(&str, &str), pad: usize| {
+        Line::from(vec![
+            Span::styled(format!("{k:>pad$}  "), Style::new().fg(Color::Cyan)),
+            Span::raw(what.to_string()),
+        ])
+    };
+    let one_column = outer.height as usize >= HELP.len() + 2;
+    if one_column {
+        let lines: Vec<Line> = HELP.iter().map(|e| entry(e, 10)).collect();
+        let area = centred(outer, 40, lines.len() as u16 + 2);
+        frame.render_widget(Clear, area);
+        frame.render_widget(
+            Paragraph::new(lines).block(block(" keys · Esc closes ")),
+            area,
+        );
+        return;
+    }
+    let half = HELP.len().div_ceil(2);
+    let area = centred(outer, 72, half as u16 + 2);
     frame.render_widget(Clear, area);
-    frame.render_widget(
-        Paragraph::new(lines).block(block(" keys · Esc closes ")),
-        area,
-    );
+    let inner = block(" keys · Esc closes ");
+    let [left, right] =
+        Layout::horizontal([Constraint::Fill(1), Constraint::Fill(1)]).areas(inner.inner(area));
+    frame.render_widget(inner, area);
+    let column =
+        |part: &[(&str, &str)]| -> Vec<Line> { part.iter().map(|e| entry(e, 9)).collect() };
+    frame.render_widget(Paragraph::new(column(&HELP[..half])), left);
+    frame.render_widget(Paragraph::new(column(&HELP[half..])), right);
 }
 
 /// A message with a title, centred, wrapped.
