@@ -8,7 +8,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 pub const HELP: &[(&str, &str)] = &[
     ("↑/↓ j/k", "move / scroll"),
     ("PgUp/PgDn", "page"),
-    ("g/G", "top / newest (follow)"),
+    ("g/G", "top / newest"),
     ("Enter", "detail"),
     ("Esc", "back"),
     ("Tab", "request / response"),
