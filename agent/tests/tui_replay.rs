@@ -343,3 +343,38 @@ async fn edit_scenario(store: CaptureStore) {
         "{screen}"
     );
 }
+
+#[tokio::test]
+async fn opens_with_history_and_stops_on_shutdown() {
+    let Some(store) = real_store() else { return };
+    tokio::time::timeout(Duration::from_secs(20), async {
+        let target = Target::parse("1", "/okta-webhooks-endpoint").expect("target");
+        let orig = original(&target);
+        store.insert(&orig).expect("insert");
+        let (events_tx, events_rx) = mpsc::channel::<AgentEvent>(4);
+        let input = futures_util::stream::pending::<std::io::Result<Event>>();
+        let ctx = TuiContext {
+            store,
+            deliverer: Deliverer::new(&DeliverOptions::default()),
+            target,
+            source: "okta".into(),
+            mode: Mode::Proxy,
+            public_url: "https://relay.example.com/h/okta".into(),
+        };
+        let shutdown = CancellationToken::new();
+        shutdown.cancel();
+        let mut terminal = Terminal::new(TestBackend::new(100, 20)).expect("test terminal");
+        run(&mut terminal, ctx, events_rx, events_tx, input, shutdown)
+            .await
+            .expect("loop ends cleanly on shutdown");
+        let screen = terminal.backend().to_string();
+        assert!(screen.contains("proxy mode"), "{screen}");
+        assert!(
+            screen.contains("user.lifecycle.deactivate · John Doe"),
+            "{screen}"
+        );
+        assert!(screen.contains("/extra/path?a=1&b"), "{screen}");
+    })
+    .await
+    .expect("test timed out");
+}
