@@ -15,14 +15,16 @@ pub fn clock(ms: u64) -> String {
     )
 }
 
-/// A duration in µs as `850µs`, `12ms`, `1.25s`.
+/// A duration in µs as `850µs`, `12ms`, `1.25s`, `2m05s`, `3h07m`, `4d02h`.
 pub fn duration(us: u64) -> String {
-    if us < 1_000 {
-        format!("{us}µs")
-    } else if us < 1_000_000 {
-        format!("{}ms", us / 1_000)
-    } else {
-        format!("{:.2}s", us as f64 / 1_000_000.0)
+    let s = us / 1_000_000;
+    match us {
+        0..1_000 => format!("{us}µs"),
+        1_000..1_000_000 => format!("{}ms", us / 1_000),
+        1_000_000..60_000_000 => format!("{:.2}s", us as f64 / 1_000_000.0),
+        _ if s < 3_600 => format!("{}m{:02}s", s / 60, s % 60),
+        _ if s < 86_400 => format!("{}h{:02}m", s / 3_600, s / 60 % 60),
+        _ => format!("{}d{:02}h", s / 86_400, s / 3_600 % 24),
     }
 }
 
@@ -87,6 +89,9 @@ mod tests {
         assert_eq!(duration(999), "999µs");
         assert_eq!(duration(12_345), "12ms");
         assert_eq!(duration(1_250_000), "1.25s");
+        assert_eq!(duration(125_000_000), "2m05s");
+        assert_eq!(duration(11_220_000_000), "3h07m");
+        assert_eq!(duration(353_000_000_000), "4d02h");
         assert_eq!(
             short_id(EventId(uuid::Uuid::from_bytes([0xab; 16]))),
             "abababab"
