@@ -8,6 +8,7 @@ pub mod action;
 pub mod body;
 pub mod curl;
 pub mod detail;
+pub mod edit_session;
 pub mod editor;
 pub mod effects;
 pub mod fmt;
@@ -29,6 +30,7 @@ use crate::target::Target;
 use action::{Action, Effect};
 use anyhow::Context;
 use crossterm::event::{Event, EventStream};
+use edit_session::EditSession;
 use effects::Effects;
 use futures_util::{Stream, StreamExt};
 use ratatui::backend::Backend;
@@ -151,15 +153,22 @@ where
     };
     update(&mut state, load_history(&fx.store).await);
     let mut input = Some(input);
+    let mut editing: Option<EditSession> = None;
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
-        terminal
-            .draw(|f| view::render(&state, f))
-            .context("drawing the dashboard")?;
+        if editing.is_none() {
+            terminal
+                .draw(|f| view::render(&state, f))
+                .context("drawing the dashboard")?;
+        }
         let action = tokio::select! {
             biased;
             () = shutdown.cancelled() => break,
+            (original, edited) = edit_session::wait(&mut editing) => {
+                reclaim_terminal(terminal, &io, &mut input)?;
+                edit_session::finish(&fx, original, edited)
+            }
             Some(a) = actions_rx.recv() => a,
             Some(ev) = events_rx.recv() => {
                 apply_net_batch(&mut state, &mut events_rx, ev, &fx);
@@ -179,9 +188,16 @@ where
             _ = tick.tick() => Action::Tick(now_ms()),
         };
         match update(&mut state, action) {
-            Some(Effect::EditReplay(id)) => {
-                edit_and_replay(terminal, &fx, id, &mut input, &io, &mut state).await?;
+            Some(Effect::EditReplay(id)) if editing.is_none() => {
+                match edit_session::prepare(&fx, id).await {
+                    Ok((original, text)) => {
+                        release_terminal(&io, &mut input);
+                        editing = Some(EditSession::spawn(original, text));
+                    }
+                    Err(notice) => apply(&mut state, notice, &fx),
+                }
             }
+            Some(Effect::EditReplay(_)) => {}
             Some(effect) => fx.spawn(effect),
             None => {}
         }
@@ -251,36 +267,21 @@ async fn load_history(store: &CaptureStore) -> Action {
     }
 }
 
-/// Loads the capture, hands the terminal to `$EDITOR`, takes it back and replays the result.
-async fn edit_and_replay<B: Backend, S>(
-    terminal: &mut Terminal<B>,
-    fx: &Effects,
-    id: shared::EventId,
-    input: &mut Option<S>,
-    io: &LoopIo<S>,
-    state: &mut AppState,
-) -> anyhow::Result<()> {
-    let original = match fx.load(id).await {
-        Ok(c) => c,
-        Err(err) => {
-            update(state, Action::Notice(format!("{err:#}")));
-            return Ok(());
-        }
-    };
-    let Some(text) = editor::to_text(&original.request) else {
-        update(
-            state,
-            Action::Notice("binary body: edit is for text bodies; use r to replay".into()),
-        );
-        return Ok(());
-    };
+/// Hands the terminal to `$EDITOR`: drops the key reader (so it can't steal the editor's
+/// keys) and leaves the alternate screen.
+fn release_terminal<S>(io: &LoopIo<S>, input: &mut Option<S>) {
     if io.real_terminal {
         *input = None;
         ratatui::restore();
     }
-    let edited = tokio::task::spawn_blocking(move || editor::edit(&text))
-        .await
-        .context("running the editor");
+}
+
+/// Takes the terminal back after `$EDITOR` exits and forces a full redraw.
+fn reclaim_terminal<B: Backend, S>(
+    terminal: &mut Terminal<B>,
+    io: &LoopIo<S>,
+    input: &mut Option<S>,
+) -> anyhow::Result<()> {
     if io.real_terminal {
         crossterm::terminal::enable_raw_mode().context("re-entering raw mode")?;
         crossterm::execute!(std::io::stdout(), crossterm::terminal::EnterAlternateScreen)
@@ -289,24 +290,6 @@ async fn edit_and_replay<B: Backend, S>(
     }
     if let Some(reopen) = io.reopen_input {
         *input = Some(reopen());
-    }
-    match edited
-        .and_then(|r| r)
-        .and_then(|t| editor::from_text(&t, &original.request))
-    {
-        Ok(Some(request)) => {
-            update(
-                state,
-                Action::Notice("replaying the edited request…".into()),
-            );
-            fx.spawn_replay(original, Some(request));
-        }
-        Ok(None) => {
-            update(state, Action::Notice("edit cancelled".into()));
-        }
-        Err(err) => {
-            update(state, Action::Notice(format!("{err:#}")));
-        }
     }
     Ok(())
 }
