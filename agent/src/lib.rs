@@ -16,3 +16,4 @@ pub mod output;
 pub mod replay;
 pub mod target;
 pub mod tls;
+pub mod tui;
