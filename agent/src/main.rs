@@ -126,9 +126,9 @@ struct TriggerCli {
     /// Send an inline hook instead: token, saml, registration, password-import, user-import, telephony.
     #[arg(long)]
     inline: Option<agent::okta_kit::InlineKind>,
-    /// Number of deliveries.
-    #[arg(long, default_value_t = 1)]
-    count: u32,
+    /// Number of deliveries (default: enough to send each named type once).
+    #[arg(long)]
+    count: Option<u32>,
     /// Events per delivery.
     #[arg(long, default_value_t = 1)]
     batch: u32,
@@ -375,7 +375,9 @@ async fn run_trigger(data: &Option<PathBuf>, t: TriggerCli) -> anyhow::Result<()
     let url = t.to.clone().unwrap_or_else(|| source_url(&t.relay, data));
     let args = agent::commands::trigger::TriggerArgs {
         event_types: t.event_types.clone(),
-        count: t.count,
+        count: t
+            .count
+            .unwrap_or_else(|| (t.event_types.len().max(1) as u32).div_ceil(t.batch.max(1))),
         batch: t.batch,
         url: url.clone(),
         auth: auth_of(&t.relay)?,
@@ -439,6 +441,24 @@ fn init_logs() {
         .try_init();
 }
 
+fn init_file_logs(dir: &std::path::Path) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = std::fs::create_dir_all(dir);
+    let Ok(file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("agent.log"))
+    else {
+        return;
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(std::sync::Mutex::new(file))
+        .try_init();
+}
+
 fn parse_since(s: &str) -> anyhow::Result<Since> {
     if let Ok(seq) = s.parse::<u64>() {
         return Ok(Since::Seq(seq));
@@ -464,7 +484,10 @@ async fn run_listen(data: &Option<PathBuf>, args: ListenArgs) -> anyhow::Result<
     } else {
         Output::Compact
     });
-    if output != Output::Tui {
+    if output == Output::Tui {
+        // Nothing may print over the dashboard: logs go to a file in the data directory.
+        init_file_logs(&data_dir(data));
+    } else {
         init_logs();
     }
     let target = Target::parse(&args.target, &args.path)?;
@@ -523,11 +546,33 @@ async fn run_listen(data: &Option<PathBuf>, args: ListenArgs) -> anyhow::Result<
         cursor_key,
     };
     let (tx, rx) = mpsc::channel(4096);
+    if output == Output::Tui {
+        let ctx = agent::tui::TuiContext {
+            store: store.clone(),
+            deliverer: Deliverer::new(&opts.deliver),
+            target: opts.target.clone(),
+            source: opts.source.clone(),
+            mode: opts.mode,
+            public_url: format!(
+                "{}/h/{}",
+                opts.link.relay_url.trim_end_matches('/'),
+                opts.source
+            ),
+        };
+        let listener = tokio::spawn(listen(opts, store, tx.clone(), shutdown.clone()));
+        let shown = agent::tui::run_terminal(ctx, rx, tx, shutdown.clone()).await;
+        shutdown.cancel();
+        let listened = listener.await.context("the listener task failed")?;
+        if _embedded.is_some() {
+            let _ = std::fs::remove_file(agent::commands::embedded_url_file(&data_dir(data)));
+        }
+        shown?;
+        return listened;
+    }
     let printer = tokio::spawn(output::print(
         match output {
             Output::Json => Plain::Json,
             Output::Quiet => Plain::Quiet,
-            // The dashboard arrives with the TUI work; until then the terminal gets lines.
             Output::Compact | Output::Tui => Plain::Compact,
         },
         rx,
