@@ -360,9 +360,21 @@ fn event_subject(e: &Value) -> Option<String> {
     let user = targets
         .iter()
         .find(|t| t.get("type").and_then(Value::as_str) == Some("User"));
+    // Sign-in and MFA events (`user.session.*`, `user.authentication.*`) target credentials or
+    // apps; the person they are about is the actor.
+    let about_actor = user.is_none()
+        && e.get("eventType").and_then(Value::as_str).is_some_and(|t| {
+            t.starts_with("user.session.") || t.starts_with("user.authentication.")
+        });
+    let actor = || e.get("actor").and_then(|a| text(a.get("displayName")));
+    if about_actor {
+        if let Some(name) = actor() {
+            return Some(name);
+        }
+    }
     user.or(targets.first())
         .and_then(|t| text(t.get("displayName")))
-        .or_else(|| e.get("actor").and_then(|a| text(a.get("displayName"))))
+        .or_else(actor)
 }
 
 /// The user an inline hook is about, wherever that hook type keeps it.

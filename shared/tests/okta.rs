@@ -375,3 +375,10 @@ fn random_and_mutated_bytes_never_panic() {
     // Some mutations must leave the JSON intact, or the loop only ever tested the error path.
     assert!(parsed > 50, "only {parsed} mutated bodies parsed");
 }
+
+#[test]
+fn sign_in_events_are_about_the_actor_not_the_credential() {
+    let body = br#"{"eventType":"com.okta.event_hook","eventId":"e","data":{"events":[{"eventType":"user.session.start","actor":{"type":"User","displayName":"Admin Name"},"target":[{"type":"AuthenticatorEnrollment","displayName":"Password"},{"type":"AppInstance","displayName":"Okta Admin Console"}]}]}}"#;
+    let s = shared::okta::summarize(body).expect("summary");
+    assert_eq!(s.one_line(), "user.session.start · Admin Name");
+}
