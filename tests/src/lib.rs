@@ -67,6 +67,9 @@ pub fn test_config() -> relay::Config {
     relay::Config {
         heartbeat_interval: Duration::from_millis(200),
         heartbeat_timeout: Duration::from_millis(1000),
+        // Generous, so a loaded CI machine running debug builds never turns a slow but correct
+        // proxy round trip into a 504; the deadline test sets its own.
+        proxy_deadline: Duration::from_secs(20),
         ..relay::Config::default()
     }
 }
@@ -150,7 +153,7 @@ pub fn agent_options(relay_url: &str, token: &str, target_url: &str, mode: Mode)
         target: agent::target::Target::parse(target_url, "/okta-webhooks-endpoint")
             .expect("target"),
         deliver: DeliverOptions {
-            timeout: Duration::from_secs(5),
+            timeout: Duration::from_secs(20),
             insecure: false,
         },
         window: 64,
