@@ -56,6 +56,9 @@ enum Command {
         /// Accept any certificate from an https target.
         #[arg(long)]
         insecure: bool,
+        /// Open the request's headers and body in $EDITOR first and send the edited request.
+        #[arg(long)]
+        edit: bool,
     },
     /// Send realistic Okta hooks through the relay (or any URL).
     Trigger(TriggerCli),
@@ -256,6 +259,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             to,
             path,
             insecure,
+            edit,
         } => {
             init_logs();
             let store = open_store(&cli.data)?;
@@ -268,8 +272,26 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 insecure,
                 ..Default::default()
             });
+            let edited = if edit {
+                use agent::tui::editor;
+                let text = editor::to_text(&original.request).context(
+                    "this request's body is binary and cannot be edited as text; replay it without --edit",
+                )?;
+                let changed = tokio::task::spawn_blocking(move || editor::edit(&text))
+                    .await
+                    .context("the editor task failed")??;
+                match editor::from_text(&changed, &original.request)? {
+                    Some(req) => Some(req),
+                    None => {
+                        eprintln!("the file was emptied: replay cancelled");
+                        return Ok(());
+                    }
+                }
+            } else {
+                None
+            };
             let c =
-                agent::replay::replay(&store, &deliverer, &target, &original, None, None).await?;
+                agent::replay::replay(&store, &deliverer, &target, &original, edited, None).await?;
             println!("{}  {}", c.id, output::compact_line(&c));
             if c.outcome.as_ref().and_then(|o| o.error.as_ref()).is_some() {
                 anyhow::bail!("replay failed");

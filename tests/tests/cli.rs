@@ -161,6 +161,29 @@ async fn trigger_verify_history_and_replay_survive_a_restart() {
         let replayed = target.next().await;
         assert_eq!(replayed.body, got.body, "replay is byte for byte");
         assert_eq!(replayed.uri, got.uri);
+
+        // Edit and replay: the editor's change is what the target receives.
+        let out = Command::new(bin_path("agent"))
+            .env("HOOKRELAY_AGENT_CONFIG", data.path().join("agent.json"))
+            .env_remove("VISUAL")
+            .env(
+                "EDITOR",
+                "sed -i s/user.lifecycle.deactivate/user.lifecycle.suspend/g",
+            )
+            .arg("--data")
+            .arg(data.path())
+            .args(["replay", &id, "--edit"])
+            .output()
+            .await
+            .expect("run agent");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let edited = target.next().await;
+        let summary = shared::okta::summarize(&edited.body).expect("still an Okta body");
+        assert_eq!(summary.event_types, vec!["user.lifecycle.suspend"]);
         let _ = agent.child.kill().await;
     })
     .await;
