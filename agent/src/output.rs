@@ -115,17 +115,7 @@ fn display_path(c: &Capture) -> String {
     }
 }
 
-/// `HH:MM:SS.mmm` (UTC) of a millisecond timestamp.
-pub fn clock(ms: u64) -> String {
-    let secs = ms / 1000;
-    format!(
-        "{:02}:{:02}:{:02}.{:03}",
-        (secs / 3600) % 24,
-        (secs / 60) % 60,
-        secs % 60,
-        ms % 1000
-    )
-}
+pub use crate::tui::fmt::clock;
 
 /// How an inline hook's round trip fared against Okta's rules.
 pub struct InlineCheck {
