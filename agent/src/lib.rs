@@ -2,6 +2,7 @@
 //! records every exchange and shows it.
 
 pub mod capture;
+pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod connection;
