@@ -38,7 +38,12 @@ enum SourceCommand {
     /// Create a source or change its settings.
     Set {
         /// Data directory of the relay.
-        #[arg(long, env = "HOOKRELAY_DATA", default_value = "./relay-data")]
+        #[arg(
+            long,
+            hide_env_values = true,
+            env = "HOOKRELAY_DATA",
+            default_value = "./relay-data"
+        )]
         data: PathBuf,
         /// The source name (webhooks go to /h/NAME).
         source: String,
@@ -57,7 +62,12 @@ enum SourceCommand {
     /// List sources and their settings (never secrets).
     List {
         /// Data directory of the relay.
-        #[arg(long, env = "HOOKRELAY_DATA", default_value = "./relay-data")]
+        #[arg(
+            long,
+            hide_env_values = true,
+            env = "HOOKRELAY_DATA",
+            default_value = "./relay-data"
+        )]
         data: PathBuf,
         /// Print JSON.
         #[arg(long)]
@@ -68,19 +78,34 @@ enum SourceCommand {
 #[derive(clap::Args)]
 struct ServeArgs {
     /// Address to listen on.
-    #[arg(long, env = "HOOKRELAY_LISTEN", default_value = "0.0.0.0:8080")]
+    #[arg(
+        long,
+        hide_env_values = true,
+        env = "HOOKRELAY_LISTEN",
+        default_value = "0.0.0.0:8080"
+    )]
     listen: SocketAddr,
     /// Data directory (event log, tokens).
-    #[arg(long, env = "HOOKRELAY_DATA", default_value = "./relay-data")]
+    #[arg(
+        long,
+        hide_env_values = true,
+        env = "HOOKRELAY_DATA",
+        default_value = "./relay-data"
+    )]
     data: PathBuf,
     /// Public base URL senders use, e.g. https://relay.example.com.
-    #[arg(long, env = "HOOKRELAY_PUBLIC_URL")]
+    #[arg(long, hide_env_values = true, env = "HOOKRELAY_PUBLIC_URL")]
     public_url: Option<String>,
     /// Largest webhook body accepted, in bytes (413 above).
-    #[arg(long, env = "HOOKRELAY_MAX_BODY", default_value_t = shared::protocol::DEFAULT_MAX_BODY_BYTES)]
+    #[arg(long, hide_env_values = true, env = "HOOKRELAY_MAX_BODY", default_value_t = shared::protocol::DEFAULT_MAX_BODY_BYTES)]
     max_body: usize,
     /// Default proxy-mode deadline in milliseconds.
-    #[arg(long, env = "HOOKRELAY_PROXY_DEADLINE_MS", default_value_t = 2500)]
+    #[arg(
+        long,
+        hide_env_values = true,
+        env = "HOOKRELAY_PROXY_DEADLINE_MS",
+        default_value_t = 2500
+    )]
     proxy_deadline_ms: u64,
     /// Heartbeat interval in milliseconds.
     #[arg(long, default_value_t = 5000)]
@@ -95,7 +120,7 @@ struct ServeArgs {
     #[arg(long, default_value = "text", value_parser = ["text", "json"])]
     log_format: String,
     /// Largest websocket frame accepted from an agent, in bytes.
-    #[arg(long, env = "HOOKRELAY_MAX_FRAME", default_value_t = shared::protocol::DEFAULT_MAX_FRAME_BYTES)]
+    #[arg(long, hide_env_values = true, env = "HOOKRELAY_MAX_FRAME", default_value_t = shared::protocol::DEFAULT_MAX_FRAME_BYTES)]
     max_frame: usize,
     /// Most request headers accepted (431 above).
     #[arg(long, default_value_t = 100)]
@@ -110,7 +135,12 @@ struct ServeArgs {
     #[arg(long, default_value_t = 10)]
     header_timeout_secs: u64,
     /// Requests per second per source (429 with Retry-After above); 0 disables.
-    #[arg(long, env = "HOOKRELAY_RATE_LIMIT", default_value_t = 500.0)]
+    #[arg(
+        long,
+        hide_env_values = true,
+        env = "HOOKRELAY_RATE_LIMIT",
+        default_value_t = 500.0
+    )]
     rate_limit: f64,
     /// Burst allowed above the per-source rate.
     #[arg(long, default_value_t = 1000)]
@@ -134,7 +164,12 @@ enum TokenCommand {
     /// Create a token for a source and print it (only the token, on stdout).
     Create {
         /// Data directory of the relay.
-        #[arg(long, env = "HOOKRELAY_DATA", default_value = "./relay-data")]
+        #[arg(
+            long,
+            hide_env_values = true,
+            env = "HOOKRELAY_DATA",
+            default_value = "./relay-data"
+        )]
         data: PathBuf,
         /// The source the token may listen on.
         #[arg(long)]
@@ -146,7 +181,12 @@ enum TokenCommand {
     /// List tokens (never their secrets).
     List {
         /// Data directory of the relay.
-        #[arg(long, env = "HOOKRELAY_DATA", default_value = "./relay-data")]
+        #[arg(
+            long,
+            hide_env_values = true,
+            env = "HOOKRELAY_DATA",
+            default_value = "./relay-data"
+        )]
         data: PathBuf,
         /// Print JSON.
         #[arg(long)]
@@ -155,7 +195,12 @@ enum TokenCommand {
     /// Revoke a token; its live sessions close within a second.
     Revoke {
         /// Data directory of the relay.
-        #[arg(long, env = "HOOKRELAY_DATA", default_value = "./relay-data")]
+        #[arg(
+            long,
+            hide_env_values = true,
+            env = "HOOKRELAY_DATA",
+            default_value = "./relay-data"
+        )]
         data: PathBuf,
         /// The token id (from `relay token list`).
         id: String,

@@ -449,3 +449,147 @@ async fn shutdown_finishes_in_flight_requests_and_closes_sessions_going_away() {
     })
     .await;
 }
+
+fn relay_cmd(args: &[&str], data: &std::path::Path) -> std::process::Output {
+    std::process::Command::new(bin_path("relay"))
+        .args(args)
+        .arg("--data")
+        .arg(data)
+        .output()
+        .expect("run relay")
+}
+
+#[test]
+fn source_cli_sets_lists_and_never_prints_the_secret() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let header = format!("Authorization: {SECRET}");
+    let out = relay_cmd(
+        &["source", "set", "okta", "--require-header", &header],
+        data.path(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(printed.contains("Authorization"), "{printed}");
+    assert!(!printed.contains(SECRET), "{printed}");
+    let out = relay_cmd(&["source", "list", "--json"], data.path());
+    assert!(out.status.success());
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(list[0]["name"], "okta");
+    assert_eq!(list[0]["requires_header"], true);
+    assert_eq!(list[0]["header_name"], "Authorization");
+    let table = relay_cmd(&["source", "list"], data.path());
+    let table = String::from_utf8_lossy(&table.stdout).into_owned();
+    assert!(table.contains("Authorization (required)"), "{table}");
+    assert!(!table.contains(SECRET) && !list.to_string().contains(SECRET));
+    // Bad input: a clear error, nonzero exit, secret not echoed.
+    let out = relay_cmd(
+        &[
+            "source",
+            "set",
+            "okta",
+            "--require-header",
+            "no-colon-secret",
+        ],
+        data.path(),
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("NAME: VALUE"), "{err}");
+    let out = relay_cmd(
+        &["source", "set", "okta", "--no-require-header"],
+        data.path(),
+    );
+    assert!(out.status.success());
+    let out = relay_cmd(&["source", "list", "--json"], data.path());
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(list[0]["requires_header"], false);
+}
+
+#[test]
+fn help_output_shows_no_environment_values() {
+    let out = std::process::Command::new(bin_path("relay"))
+        .args(["serve", "--help"])
+        .env("HOOKRELAY_PUBLIC_URL", "https://leak.example/SECRETISH")
+        .env("HOOKRELAY_DATA", "/leak/SECRETISH")
+        .output()
+        .expect("help");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("--rate-limit"), "{text}");
+    assert!(!text.contains("SECRETISH"), "{text}");
+}
+
+#[tokio::test]
+async fn secrets_never_appear_in_relay_logs() {
+    use tokio::io::AsyncBufReadExt;
+    with_timeout(async {
+        let data = tempfile::tempdir().expect("tempdir");
+        let header = format!("Authorization: {SECRET}");
+        assert!(relay_cmd(&["source", "set", "okta", "--require-header", &header], data.path())
+            .status
+            .success());
+        let out = relay_cmd(&["token", "create", "--source", "okta"], data.path());
+        let token = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        assert!(token.starts_with("hr_"), "{token}");
+        let mut child = tokio::process::Command::new(bin_path("relay"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json", "--data"])
+            .arg(data.path())
+            .env("RUST_LOG", "trace")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn relay");
+        let stderr = child.stderr.take().expect("stderr");
+        let mut lines = tokio::io::BufReader::new(stderr).lines();
+        let mut log = String::new();
+        let addr = loop {
+            let line = lines.next_line().await.expect("read").expect("relay exited");
+            log.push_str(&line);
+            log.push('\n');
+            if let Some(rest) = line.strip_prefix("hookrelay relay listening on http://") {
+                break rest.trim().to_string();
+            }
+        };
+        let base = format!("http://{addr}");
+        let url = format!("{base}/h/okta");
+        assert_eq!(post_auth(&url, Some(SECRET), "ok").await.status, 200);
+        assert_eq!(post_auth(&url, Some("wrong-secret-value"), "no").await.status, 401);
+        let hello = format!(
+            r#"{{"type":"hello","version":{},"token":"{token}","source":"okta","mode":"ack","agent_id":"a","window":1}}"#,
+            shared::PROTOCOL_VERSION
+        );
+        let wrong = hello.replace(&token, &format!("{token}x"));
+        assert_eq!(
+            close_code_for(&base, &wrong).await,
+            Some(shared::close::UNAUTHORIZED)
+        );
+        let url_ws = agent::connection::connect_url(&base);
+        let (mut ws, _) = tokio_tungstenite::connect_async(&url_ws).await.expect("connect");
+        ws.send(Message::Text(hello.into())).await.expect("hello");
+        let _ = ws.next().await;
+        drop(ws);
+        let m = client::send("GET", &format!("{base}/metrics"), &[], "")
+            .await
+            .expect("metrics");
+        assert!(!m.text().contains(SECRET) && !m.text().contains(&token));
+        child.start_kill().expect("kill");
+        let _ = child.wait().await;
+        while let Ok(Some(line)) = lines.next_line().await {
+            log.push_str(&line);
+            log.push('\n');
+        }
+        assert!(log.contains("agent connected"), "{log}");
+        assert!(!log.contains(SECRET), "{log}");
+        assert!(!log.contains("wrong-secret-value"), "{log}");
+        assert!(!log.contains(&token), "{log}");
+    })
+    .await;
+}
