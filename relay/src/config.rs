@@ -49,6 +49,8 @@ pub struct Config {
     pub trusted_proxies: Vec<crate::proxy::Cidr>,
     /// Peers allowed to read `/metrics` (everyone else gets 404); loopback by default.
     pub metrics_allow: Vec<crate::proxy::Cidr>,
+    /// Serve HTTPS with this certificate resolver; plain HTTP when `None`.
+    pub tls: Option<std::sync::Arc<dyn rustls::server::ResolvesServerCert>>,
 }
 
 impl Default for Config {
@@ -74,6 +76,7 @@ impl Default for Config {
             max_queued_events: None,
             trusted_proxies: Vec::new(),
             metrics_allow: crate::proxy::Cidr::loopback(),
+            tls: None,
         }
     }
 }

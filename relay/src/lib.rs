@@ -12,6 +12,7 @@ pub mod proxy;
 pub mod serve;
 pub mod session;
 pub mod store;
+pub mod tls;
 pub mod tokens;
 
 pub use config::Config;
@@ -145,7 +146,14 @@ pub fn spawn(
     let public_base = config
         .public_url
         .clone()
-        .unwrap_or_else(|| format!("http://{addr}"))
+        .unwrap_or_else(|| {
+            let scheme = if config.tls.is_some() {
+                "https"
+            } else {
+                "http"
+            };
+            format!("{scheme}://{addr}")
+        })
         .trim_end_matches('/')
         .to_string();
     let state = Arc::new(RelayState {
@@ -158,17 +166,22 @@ pub fn spawn(
         metrics: metrics::Metrics::default(),
         memory_tokens: Mutex::default(),
     });
-    let join = tokio::spawn(serve(listener, state.clone()));
+    let acceptor = state.config.tls.clone().map(tls::acceptor).transpose()?;
+    let join = tokio::spawn(serve(listener, state.clone(), acceptor));
     Ok(RelayHandle { state, addr, join })
 }
 
-async fn serve(listener: TcpListener, state: Arc<RelayState>) -> anyhow::Result<()> {
+async fn serve(
+    listener: TcpListener,
+    state: Arc<RelayState>,
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
+) -> anyhow::Result<()> {
     let shutdown = state.shutdown.clone();
     tokio::spawn(maintain(state.clone()));
     let router = app(state.clone());
     let cfg = &state.config;
     let opts = serve::ServeOptions {
-        tls: None,
+        tls: acceptor,
         header_read_timeout: cfg.header_read_timeout,
         max_headers: cfg.max_headers.saturating_mul(2).max(100),
         max_buf_size: cfg.max_header_bytes.saturating_mul(2).max(64 * 1024),

@@ -24,7 +24,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve webhooks and agents.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Manage agent tokens.
     #[command(subcommand)]
     Token(TokenCommand),
@@ -151,6 +151,12 @@ struct ServeArgs {
     /// Most events retained per source before senders get 503 with Retry-After; 0 disables.
     #[arg(long, default_value_t = 50_000)]
     max_queued_events: u64,
+    /// TLS certificate chain (PEM); serve HTTPS. Reloaded on SIGHUP.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM) for --tls-cert. Reloaded on SIGHUP.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// A reverse proxy whose X-Forwarded-For is believed (CIDR; repeatable).
     #[arg(long, value_name = "CIDR")]
     trusted_proxy: Vec<relay::proxy::Cidr>,
@@ -218,7 +224,7 @@ async fn main() {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => serve(*args).await,
         Command::Token(cmd) => token(cmd),
         Command::Source(cmd) => source(cmd),
     }
@@ -270,10 +276,21 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     config.retention.max_age_ms = args.retention_days * 24 * 3600 * 1000;
     config.retention.max_events = args.retention_events;
+    let resolver = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(Arc::new(relay::tls::CertResolver::from_files(cert, key)?)),
+        _ => None,
+    };
+    config.tls = resolver
+        .clone()
+        .map(|r| r as Arc<dyn rustls::server::ResolvesServerCert>);
+    let scheme = if resolver.is_some() { "https" } else { "http" };
     let shutdown = CancellationToken::new();
     let handle = relay::spawn(listener, Arc::new(store), config, shutdown.clone())?;
+    if let Some(resolver) = resolver {
+        tokio::spawn(reload_on_sighup(resolver));
+    }
     // A plain line (not a log record) so scripts and tests can read the bound address.
-    eprintln!("hookrelay relay listening on http://{}", handle.addr);
+    eprintln!("hookrelay relay listening on {scheme}://{}", handle.addr);
     tracing::info!(addr = %handle.addr, data = %args.data.display(), "relay listening");
     tokio::spawn(async move {
         shutdown_signal().await;
@@ -281,6 +298,28 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         shutdown.cancel();
     });
     handle.join.await.context("relay task failed")?
+}
+
+/// Rereads the certificate files on every SIGHUP; a bad file keeps the old certificate.
+async fn reload_on_sighup(resolver: Arc<relay::tls::CertResolver>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let Ok(mut hup) = signal(SignalKind::hangup()) else {
+            tracing::error!("installing the SIGHUP handler failed; certificates will not reload");
+            return;
+        };
+        while hup.recv().await.is_some() {
+            match resolver.reload() {
+                Ok(()) => tracing::info!("TLS certificate reloaded"),
+                Err(err) => {
+                    tracing::error!(err = %format!("{err:#}"), "TLS reload failed; keeping the old certificate")
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = resolver;
 }
 
 async fn shutdown_signal() {
