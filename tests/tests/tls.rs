@@ -96,7 +96,7 @@ async fn webhook_over_https_reaches_the_target_through_an_agent_over_wss() {
         let mut agent = spawn_agent(opts);
         agent.connected().await;
 
-        let (answer, served) = https_request(addr, &[g.der.clone()], &post("over tls"))
+        let (answer, served) = https_request(addr, std::slice::from_ref(&g.der), &post("over tls"))
             .await
             .expect("https request");
         assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
@@ -106,7 +106,7 @@ async fn webhook_over_https_reaches_the_target_through_an_agent_over_wss() {
         // Plain HTTP on a TLS port fails cleanly and the relay keeps serving.
         let plain = client::post_json(&format!("http://{addr}/h/okta"), "plain").await;
         assert!(plain.is_err() || plain.is_ok_and(|a| a.status != 200));
-        let (answer, _) = https_request(addr, &[g.der.clone()], &post("again"))
+        let (answer, _) = https_request(addr, std::slice::from_ref(&g.der), &post("again"))
             .await
             .expect("https request");
         assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
