@@ -1,5 +1,6 @@
 //! Relay configuration, separate from argument parsing so tests can build it directly.
 
+use crate::limits::RateLimit;
 use crate::store::Retention;
 use std::time::Duration;
 
@@ -28,6 +29,28 @@ pub struct Config {
     pub prune_interval: Duration,
     /// How often live sessions check that their token still exists.
     pub token_check_interval: Duration,
+    /// Most request headers accepted (431 above).
+    pub max_headers: usize,
+    /// Most request header bytes (names + values) accepted (431 above).
+    pub max_header_bytes: usize,
+    /// Time a sender has to deliver the request body (408 after).
+    pub body_read_timeout: Duration,
+    /// Time a client has to send the request line and headers (connection closed after).
+    pub header_read_timeout: Duration,
+    /// Per-source rate limit (429 with `Retry-After`); `None` for unlimited (the default
+    /// for embedded and test relays; `relay serve` sets one).
+    pub rate_limit: Option<RateLimit>,
+    /// Most agents connected to one source at once (close code 4006 above).
+    pub max_agents_per_source: usize,
+    /// Most events retained in one source's log before senders get 503 with `Retry-After`;
+    /// `None` for unlimited (retention still applies).
+    pub max_queued_events: Option<u64>,
+    /// Peers whose `X-Forwarded-For` / `X-Forwarded-Proto` are believed.
+    pub trusted_proxies: Vec<crate::proxy::Cidr>,
+    /// Peers allowed to read `/metrics` (everyone else gets 404); loopback by default.
+    pub metrics_allow: Vec<crate::proxy::Cidr>,
+    /// Serve HTTPS with this certificate resolver; plain HTTP when `None`.
+    pub tls: Option<std::sync::Arc<dyn rustls::server::ResolvesServerCert>>,
 }
 
 impl Default for Config {
@@ -44,6 +67,16 @@ impl Default for Config {
             retention: Retention::default(),
             prune_interval: Duration::from_secs(60),
             token_check_interval: Duration::from_millis(500),
+            max_headers: 100,
+            max_header_bytes: 64 * 1024,
+            body_read_timeout: Duration::from_secs(30),
+            header_read_timeout: Duration::from_secs(10),
+            rate_limit: None,
+            max_agents_per_source: 16,
+            max_queued_events: None,
+            trusted_proxies: Vec::new(),
+            metrics_allow: crate::proxy::Cidr::loopback(),
+            tls: None,
         }
     }
 }

@@ -27,6 +27,21 @@ pub enum RelayError {
     /// The event could not be stored; nothing was accepted.
     #[error("the event could not be stored; try again")]
     StoreUnavailable,
+    /// The sender did not present the source's required header.
+    #[error("sender authentication failed: missing or wrong authentication header")]
+    Unauthorized,
+    /// Too many headers or header bytes.
+    #[error("request headers too large: {0}")]
+    HeadersTooLarge(String),
+    /// The body did not arrive in time.
+    #[error("the request body was not received within {0} ms")]
+    ReadTimeout(u64),
+    /// The source's rate limit is exhausted; retry after this many seconds.
+    #[error("rate limit of source {0:?} exceeded; retry after {1} s")]
+    RateLimited(String, u64),
+    /// Too many undelivered events are queued for the source.
+    #[error("source {0:?} has more than {1} events queued; retry later")]
+    Backlog(String, u64),
 }
 
 impl RelayError {
@@ -37,14 +52,42 @@ impl RelayError {
             RelayError::BadBody(_) => StatusCode::BAD_REQUEST,
             RelayError::NoAgent(_) | RelayError::LocalFailed(_) => StatusCode::BAD_GATEWAY,
             RelayError::AgentTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
-            RelayError::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            RelayError::StoreUnavailable | RelayError::Backlog(..) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            RelayError::Unauthorized => StatusCode::UNAUTHORIZED,
+            RelayError::HeadersTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            RelayError::ReadTimeout(_) => StatusCode::REQUEST_TIMEOUT,
+            RelayError::RateLimited(..) => StatusCode::TOO_MANY_REQUESTS,
+        }
+    }
+
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            RelayError::RateLimited(_, secs) => Some(*secs),
+            RelayError::Backlog(..) => Some(BACKLOG_RETRY_AFTER_SECS),
+            _ => None,
         }
     }
 }
 
+/// `Retry-After` sent with a full-queue `503`.
+pub const BACKLOG_RETRY_AFTER_SECS: u64 = 30;
+
 impl IntoResponse for RelayError {
     fn into_response(self) -> Response {
-        json_error(self.status(), &self.to_string())
+        let mut resp = json_error(self.status(), &self.to_string());
+        if let Some(secs) = self.retry_after() {
+            resp.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        if matches!(self, RelayError::ReadTimeout(_)) {
+            resp.headers_mut().insert(
+                axum::http::header::CONNECTION,
+                axum::http::HeaderValue::from_static("close"),
+            );
+        }
+        resp
     }
 }
 

@@ -9,6 +9,8 @@ use std::time::Duration;
 use tokio::sync::{broadcast, oneshot};
 use tokio_util::sync::CancellationToken;
 
+use crate::limits::{RateLimit, TokenBucket};
+
 /// Live state of one source.
 pub struct SourceHub {
     agents: AtomicUsize,
@@ -16,6 +18,7 @@ pub struct SourceHub {
     proxy_deadline_ms: AtomicU64,
     waiters: Mutex<HashMap<EventId, oneshot::Sender<DeliveryOutcome>>>,
     notices: broadcast::Sender<RelayMessage>,
+    bucket: Mutex<TokenBucket>,
 }
 
 impl SourceHub {
@@ -26,6 +29,7 @@ impl SourceHub {
             proxy_deadline_ms: AtomicU64::new(deadline.as_millis() as u64),
             waiters: Mutex::default(),
             notices: broadcast::channel(64).0,
+            bucket: Mutex::default(),
         }
     }
 
@@ -44,16 +48,33 @@ impl SourceHub {
         Duration::from_millis(self.proxy_deadline_ms.load(Ordering::Relaxed))
     }
 
-    /// Registers a connected agent and the mode and deadline its hello chose; dropping the
-    /// guard unregisters it.
-    pub fn join(self: &Arc<Self>, mode: Mode, deadline: Option<Duration>) -> AgentGuard {
+    /// Registers a connected agent and the mode and deadline its hello chose, unless `max`
+    /// agents are already connected; dropping the guard unregisters it.
+    pub fn try_join(
+        self: &Arc<Self>,
+        mode: Mode,
+        deadline: Option<Duration>,
+        max: usize,
+    ) -> Option<AgentGuard> {
+        self.agents
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .ok()?;
         *self.mode.lock().unwrap_or_else(|p| p.into_inner()) = mode;
         if let Some(d) = deadline {
             self.proxy_deadline_ms
                 .store(d.as_millis() as u64, Ordering::Relaxed);
         }
-        self.agents.fetch_add(1, Ordering::Relaxed);
-        AgentGuard(self.clone())
+        Some(AgentGuard(self.clone()))
+    }
+
+    /// Takes one request from the source's rate limit, or says how long to wait.
+    pub fn admit(&self, limit: RateLimit) -> Result<(), Duration> {
+        self.bucket
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take(limit, std::time::Instant::now())
     }
 
     /// Waits for the first agent's outcome for `id` (proxy mode). Register before appending so

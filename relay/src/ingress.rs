@@ -3,12 +3,15 @@
 use crate::error::{json_error, RelayError};
 use crate::store::NewEvent;
 use crate::RelayState;
+use crate::{limits, metrics, proxy};
 use axum::body::Body;
+use axum::extract::ConnectInfo;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use shared::okta::{self, VERIFICATION_HEADER};
 use shared::{Blob, EventId, Header, HttpRequest, Mode, RelayMessage};
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 /// Response headers that describe the agent's hop, not the answer.
@@ -25,16 +28,27 @@ const HOP_BY_HOP: &[&str] = &[
 
 /// Handles every request under `/h/`.
 pub async fn handle(State(state): State<Arc<RelayState>>, req: Request) -> Response {
-    match receive(&state, req).await {
+    let client = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| proxy::client_ip(c.0.ip(), req.headers(), &state.config.trusted_proxies));
+    let mut label = metrics::UNKNOWN_SOURCE.to_string();
+    let resp = match receive(&state, req, &mut label).await {
         Ok(resp) => resp,
         Err(err) => {
-            tracing::debug!(%err, "webhook refused");
+            tracing::debug!(%err, source = %label, client = ?client, "webhook refused");
             err.into_response()
         }
-    }
+    };
+    state.metrics.record_request(&label, resp.status().as_u16());
+    resp
 }
 
-async fn receive(state: &Arc<RelayState>, req: Request) -> Result<Response, RelayError> {
+async fn receive(
+    state: &Arc<RelayState>,
+    req: Request,
+    label: &mut String,
+) -> Result<Response, RelayError> {
     let received_at_ms = crate::now_ms();
     let (parts, body) = req.into_parts();
     let raw_path = parts.uri.path();
@@ -47,9 +61,19 @@ async fn receive(state: &Arc<RelayState>, req: Request) -> Result<Response, Rela
         .source_info(source)
         .await
         .ok_or_else(|| RelayError::UnknownSource(source.to_string()))?;
+    source.clone_into(label);
+    if let Some(auth) = &info.sender_auth {
+        limits::check_sender(auth, &parts.headers)?;
+    }
     let hub = state
         .hub
         .source(source, info.mode, state.config.proxy_deadline);
+
+    if let Some(limit) = state.config.rate_limit {
+        hub.admit(limit).map_err(|wait| {
+            RelayError::RateLimited(source.to_string(), limits::retry_after_secs(wait))
+        })?;
+    }
 
     if parts.method == axum::http::Method::GET {
         if let Some(challenge) = parts.headers.get(VERIFICATION_HEADER) {
@@ -69,14 +93,21 @@ async fn receive(state: &Arc<RelayState>, req: Request) -> Result<Response, Rela
         }
     }
 
+    if let Some(max) = state.config.max_queued_events {
+        check_backlog(state, source, max)?;
+    }
     let limit = state.config.max_body_bytes;
-    let body = axum::body::to_bytes(body, limit).await.map_err(|e| {
-        if is_length_limit(&e) {
-            RelayError::BodyTooLarge(limit)
-        } else {
-            RelayError::BadBody(e.to_string())
-        }
-    })?;
+    let read_timeout = state.config.body_read_timeout;
+    let body = tokio::time::timeout(read_timeout, axum::body::to_bytes(body, limit))
+        .await
+        .map_err(|_| RelayError::ReadTimeout(read_timeout.as_millis() as u64))?
+        .map_err(|e| {
+            if is_length_limit(&e) {
+                RelayError::BodyTooLarge(limit)
+            } else {
+                RelayError::BadBody(e.to_string())
+            }
+        })?;
     let request = HttpRequest {
         method: parts.method.as_str().to_string(),
         path: suffix.to_string(),
@@ -128,6 +159,27 @@ async fn append(state: &RelayState, source: &str, event: NewEvent) -> Result<(),
         tracing::error!(%err, source, "event not stored; answering 503");
         RelayError::StoreUnavailable
     })?;
+    state.metrics.record_stored(source);
+    Ok(())
+}
+
+/// 503 when more than `max` events are retained in `source`'s log (delivered or not:
+/// retention prunes delivered ones, so a backlog that keeps growing means no agent keeps up).
+fn check_backlog(state: &RelayState, source: &str, max: u64) -> Result<(), RelayError> {
+    let store = state.store.as_ref();
+    let queued = store
+        .watch_head(source)
+        .and_then(|head| {
+            let head = *head.borrow();
+            Ok((head + 1).saturating_sub(store.oldest_seq(source)?))
+        })
+        .map_err(|err| {
+            tracing::error!(%err, source, "reading the backlog failed; answering 503");
+            RelayError::StoreUnavailable
+        })?;
+    if queued >= max {
+        return Err(RelayError::Backlog(source.to_string(), max));
+    }
     Ok(())
 }
 

@@ -1,12 +1,18 @@
 //! The hookrelay relay: receives webhooks at `/h/{source}`, answers Okta's verification,
 //! stores every event durably and pushes it to connected agents over `/agent/connect`.
 
+pub mod admin;
 pub mod config;
 pub mod error;
 pub mod hub;
 pub mod ingress;
+pub mod limits;
+pub mod metrics;
+pub mod proxy;
+pub mod serve;
 pub mod session;
 pub mod store;
+pub mod tls;
 pub mod tokens;
 
 pub use config::Config;
@@ -16,6 +22,7 @@ use axum::Router;
 use hub::Hub;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use store::{SourceInfo, Store, StoreResult, TokenInfo};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -43,6 +50,8 @@ pub struct RelayState {
     pub tracker: TaskTracker,
     /// Base URL for public webhook URLs.
     pub public_base: String,
+    /// Request counters for `/metrics`.
+    pub metrics: metrics::Metrics,
     /// Tokens that live only in memory (the agent's embedded relay).
     memory_tokens: Mutex<Vec<(Vec<u8>, TokenInfo)>>,
 }
@@ -99,6 +108,7 @@ impl RelayState {
 pub fn app(state: Arc<RelayState>) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
+        .route("/metrics", get(metrics::handler))
         .route("/agent/connect", get(session::connect))
         .route("/h/{*rest}", any(ingress::handle))
         .route("/h/", any(ingress::handle))
@@ -108,6 +118,10 @@ pub fn app(state: Arc<RelayState>) -> Router {
                 "not found: webhooks go to /h/{source}",
             )
         })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::header_limits,
+        ))
         .with_state(state)
 }
 
@@ -132,7 +146,14 @@ pub fn spawn(
     let public_base = config
         .public_url
         .clone()
-        .unwrap_or_else(|| format!("http://{addr}"))
+        .unwrap_or_else(|| {
+            let scheme = if config.tls.is_some() {
+                "https"
+            } else {
+                "http"
+            };
+            format!("{scheme}://{addr}")
+        })
         .trim_end_matches('/')
         .to_string();
     let state = Arc::new(RelayState {
@@ -142,19 +163,31 @@ pub fn spawn(
         shutdown: shutdown.clone(),
         tracker: TaskTracker::new(),
         public_base,
+        metrics: metrics::Metrics::default(),
         memory_tokens: Mutex::default(),
     });
-    let join = tokio::spawn(serve(listener, state.clone()));
+    let acceptor = state.config.tls.clone().map(tls::acceptor).transpose()?;
+    let join = tokio::spawn(serve(listener, state.clone(), acceptor));
     Ok(RelayHandle { state, addr, join })
 }
 
-async fn serve(listener: TcpListener, state: Arc<RelayState>) -> anyhow::Result<()> {
+async fn serve(
+    listener: TcpListener,
+    state: Arc<RelayState>,
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
+) -> anyhow::Result<()> {
     let shutdown = state.shutdown.clone();
     tokio::spawn(maintain(state.clone()));
     let router = app(state.clone());
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await?;
+    let cfg = &state.config;
+    let opts = serve::ServeOptions {
+        tls: acceptor,
+        header_read_timeout: cfg.header_read_timeout,
+        max_headers: cfg.max_headers.saturating_mul(2).max(100),
+        max_buf_size: cfg.max_header_bytes.saturating_mul(2).max(64 * 1024),
+        drain_timeout: cfg.body_read_timeout.max(cfg.proxy_deadline) + Duration::from_secs(1),
+    };
+    serve::serve(listener, router, opts, shutdown).await;
     state.tracker.close();
     // Sessions see the cancelled token and close with "going away"; don't wait forever.
     let _ = tokio::time::timeout(std::time::Duration::from_secs(5), state.tracker.wait()).await;

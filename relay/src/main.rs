@@ -24,28 +24,88 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve webhooks and agents.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Manage agent tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage sources (sender authentication); applies to a running relay within a second.
+    #[command(subcommand)]
+    Source(SourceCommand),
+}
+
+#[derive(Subcommand)]
+enum SourceCommand {
+    /// Create a source or change its settings.
+    Set {
+        /// Data directory of the relay.
+        #[arg(
+            long,
+            hide_env_values = true,
+            env = "HOOKRELAY_DATA",
+            default_value = "./relay-data"
+        )]
+        data: PathBuf,
+        /// The source name (webhooks go to /h/NAME).
+        source: String,
+        /// Require senders to present this header verbatim, 'NAME: VALUE' (Okta's
+        /// "Authentication field" and "Authentication secret"); others get 401.
+        #[arg(
+            long,
+            value_name = "'NAME: VALUE'",
+            conflicts_with = "no_require_header"
+        )]
+        require_header: Option<String>,
+        /// Stop requiring a sender header.
+        #[arg(long)]
+        no_require_header: bool,
+    },
+    /// List sources and their settings (never secrets).
+    List {
+        /// Data directory of the relay.
+        #[arg(
+            long,
+            hide_env_values = true,
+            env = "HOOKRELAY_DATA",
+            default_value = "./relay-data"
+        )]
+        data: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(clap::Args)]
 struct ServeArgs {
     /// Address to listen on.
-    #[arg(long, env = "HOOKRELAY_LISTEN", default_value = "0.0.0.0:8080")]
+    #[arg(
+        long,
+        hide_env_values = true,
+        env = "HOOKRELAY_LISTEN",
+        default_value = "0.0.0.0:8080"
+    )]
     listen: SocketAddr,
     /// Data directory (event log, tokens).
-    #[arg(long, env = "HOOKRELAY_DATA", default_value = "./relay-data")]
+    #[arg(
+        long,
+        hide_env_values = true,
+        env = "HOOKRELAY_DATA",
+        default_value = "./relay-data"
+    )]
     data: PathBuf,
     /// Public base URL senders use, e.g. https://relay.example.com.
-    #[arg(long, env = "HOOKRELAY_PUBLIC_URL")]
+    #[arg(long, hide_env_values = true, env = "HOOKRELAY_PUBLIC_URL")]
     public_url: Option<String>,
     /// Largest webhook body accepted, in bytes (413 above).
-    #[arg(long, env = "HOOKRELAY_MAX_BODY", default_value_t = shared::protocol::DEFAULT_MAX_BODY_BYTES)]
+    #[arg(long, hide_env_values = true, env = "HOOKRELAY_MAX_BODY", default_value_t = shared::protocol::DEFAULT_MAX_BODY_BYTES)]
     max_body: usize,
     /// Default proxy-mode deadline in milliseconds.
-    #[arg(long, env = "HOOKRELAY_PROXY_DEADLINE_MS", default_value_t = 2500)]
+    #[arg(
+        long,
+        hide_env_values = true,
+        env = "HOOKRELAY_PROXY_DEADLINE_MS",
+        default_value_t = 2500
+    )]
     proxy_deadline_ms: u64,
     /// Heartbeat interval in milliseconds.
     #[arg(long, default_value_t = 5000)]
@@ -59,6 +119,50 @@ struct ServeArgs {
     /// Log format.
     #[arg(long, default_value = "text", value_parser = ["text", "json"])]
     log_format: String,
+    /// Largest websocket frame accepted from an agent, in bytes.
+    #[arg(long, hide_env_values = true, env = "HOOKRELAY_MAX_FRAME", default_value_t = shared::protocol::DEFAULT_MAX_FRAME_BYTES)]
+    max_frame: usize,
+    /// Most request headers accepted (431 above).
+    #[arg(long, default_value_t = 100)]
+    max_headers: usize,
+    /// Most request header bytes accepted (431 above).
+    #[arg(long, default_value_t = 64 * 1024)]
+    max_header_bytes: usize,
+    /// Seconds a sender has to send the request body (408 after).
+    #[arg(long, default_value_t = 30)]
+    body_timeout_secs: u64,
+    /// Seconds a client has to send the request line and headers (connection closed after).
+    #[arg(long, default_value_t = 10)]
+    header_timeout_secs: u64,
+    /// Requests per second per source (429 with Retry-After above); 0 disables.
+    #[arg(
+        long,
+        hide_env_values = true,
+        env = "HOOKRELAY_RATE_LIMIT",
+        default_value_t = 500.0
+    )]
+    rate_limit: f64,
+    /// Burst allowed above the per-source rate.
+    #[arg(long, default_value_t = 1000)]
+    rate_burst: u32,
+    /// Most agents connected to one source (close code 4006 above).
+    #[arg(long, default_value_t = 16)]
+    max_agents_per_source: usize,
+    /// Most events retained per source before senders get 503 with Retry-After; 0 disables.
+    #[arg(long, default_value_t = 50_000)]
+    max_queued_events: u64,
+    /// TLS certificate chain (PEM); serve HTTPS. Reloaded on SIGHUP.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM) for --tls-cert. Reloaded on SIGHUP.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// A reverse proxy whose X-Forwarded-For is believed (CIDR; repeatable).
+    #[arg(long, value_name = "CIDR")]
+    trusted_proxy: Vec<relay::proxy::Cidr>,
+    /// Peers allowed to read /metrics (CIDR; repeatable); loopback when not given.
+    #[arg(long, value_name = "CIDR")]
+    metrics_allow: Vec<relay::proxy::Cidr>,
 }
 
 #[derive(Subcommand)]
@@ -66,7 +170,12 @@ enum TokenCommand {
     /// Create a token for a source and print it (only the token, on stdout).
     Create {
         /// Data directory of the relay.
-        #[arg(long, env = "HOOKRELAY_DATA", default_value = "./relay-data")]
+        #[arg(
+            long,
+            hide_env_values = true,
+            env = "HOOKRELAY_DATA",
+            default_value = "./relay-data"
+        )]
         data: PathBuf,
         /// The source the token may listen on.
         #[arg(long)]
@@ -78,7 +187,12 @@ enum TokenCommand {
     /// List tokens (never their secrets).
     List {
         /// Data directory of the relay.
-        #[arg(long, env = "HOOKRELAY_DATA", default_value = "./relay-data")]
+        #[arg(
+            long,
+            hide_env_values = true,
+            env = "HOOKRELAY_DATA",
+            default_value = "./relay-data"
+        )]
         data: PathBuf,
         /// Print JSON.
         #[arg(long)]
@@ -87,7 +201,12 @@ enum TokenCommand {
     /// Revoke a token; its live sessions close within a second.
     Revoke {
         /// Data directory of the relay.
-        #[arg(long, env = "HOOKRELAY_DATA", default_value = "./relay-data")]
+        #[arg(
+            long,
+            hide_env_values = true,
+            env = "HOOKRELAY_DATA",
+            default_value = "./relay-data"
+        )]
         data: PathBuf,
         /// The token id (from `relay token list`).
         id: String,
@@ -105,8 +224,9 @@ async fn main() {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => serve(*args).await,
         Command::Token(cmd) => token(cmd),
+        Command::Source(cmd) => source(cmd),
     }
 }
 
@@ -136,14 +256,42 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         proxy_deadline: Duration::from_millis(args.proxy_deadline_ms),
         heartbeat_interval: Duration::from_millis(args.heartbeat_ms),
         heartbeat_timeout: Duration::from_millis(args.heartbeat_ms * 3),
+        max_frame_bytes: args.max_frame,
+        max_headers: args.max_headers,
+        max_header_bytes: args.max_header_bytes,
+        body_read_timeout: Duration::from_secs(args.body_timeout_secs.max(1)),
+        header_read_timeout: Duration::from_secs(args.header_timeout_secs.max(1)),
+        rate_limit: (args.rate_limit > 0.0).then_some(relay::limits::RateLimit {
+            per_sec: args.rate_limit,
+            burst: args.rate_burst,
+        }),
+        max_agents_per_source: args.max_agents_per_source,
+        max_queued_events: (args.max_queued_events > 0).then_some(args.max_queued_events),
+        trusted_proxies: args.trusted_proxy,
+        metrics_allow: if args.metrics_allow.is_empty() {
+            relay::proxy::Cidr::loopback()
+        } else {
+            args.metrics_allow
+        },
         ..relay::Config::default()
     };
     config.retention.max_age_ms = args.retention_days * 24 * 3600 * 1000;
     config.retention.max_events = args.retention_events;
+    let resolver = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(Arc::new(relay::tls::CertResolver::from_files(cert, key)?)),
+        _ => None,
+    };
+    config.tls = resolver
+        .clone()
+        .map(|r| r as Arc<dyn rustls::server::ResolvesServerCert>);
+    let scheme = if resolver.is_some() { "https" } else { "http" };
     let shutdown = CancellationToken::new();
     let handle = relay::spawn(listener, Arc::new(store), config, shutdown.clone())?;
+    if let Some(resolver) = resolver {
+        tokio::spawn(reload_on_sighup(resolver));
+    }
     // A plain line (not a log record) so scripts and tests can read the bound address.
-    eprintln!("hookrelay relay listening on http://{}", handle.addr);
+    eprintln!("hookrelay relay listening on {scheme}://{}", handle.addr);
     tracing::info!(addr = %handle.addr, data = %args.data.display(), "relay listening");
     tokio::spawn(async move {
         shutdown_signal().await;
@@ -151,6 +299,28 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         shutdown.cancel();
     });
     handle.join.await.context("relay task failed")?
+}
+
+/// Rereads the certificate files on every SIGHUP; a bad file keeps the old certificate.
+async fn reload_on_sighup(resolver: Arc<relay::tls::CertResolver>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let Ok(mut hup) = signal(SignalKind::hangup()) else {
+            tracing::error!("installing the SIGHUP handler failed; certificates will not reload");
+            return;
+        };
+        while hup.recv().await.is_some() {
+            match resolver.reload() {
+                Ok(()) => tracing::info!("TLS certificate reloaded"),
+                Err(err) => {
+                    tracing::error!(err = %format!("{err:#}"), "TLS reload failed; keeping the old certificate")
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = resolver;
 }
 
 async fn shutdown_signal() {
@@ -166,6 +336,44 @@ async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
+}
+
+fn source(cmd: SourceCommand) -> anyhow::Result<()> {
+    match cmd {
+        SourceCommand::Set {
+            data,
+            source,
+            require_header,
+            no_require_header,
+        } => {
+            validate_source(&source)?;
+            let auth = require_header
+                .as_deref()
+                .map(relay::admin::parse_require_header)
+                .transpose()?;
+            let store = SqliteStore::open_dir(&data)?;
+            store.ensure_source(&source)?;
+            if let Some(auth) = &auth {
+                store.set_sender_auth(&source, Some(auth))?;
+                eprintln!("source {source}: senders must present header {}", auth.name);
+            } else if no_require_header {
+                store.set_sender_auth(&source, None)?;
+                eprintln!("source {source}: no sender header required");
+            } else {
+                eprintln!("source {source} exists");
+            }
+        }
+        SourceCommand::List { data, json } => {
+            let store = SqliteStore::open_dir(&data)?;
+            let views = relay::admin::list(&store)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&views)?);
+            } else {
+                print!("{}", relay::admin::render_table(&views));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn token(cmd: TokenCommand) -> anyhow::Result<()> {
@@ -210,13 +418,5 @@ fn token(cmd: TokenCommand) -> anyhow::Result<()> {
 }
 
 fn validate_source(name: &str) -> anyhow::Result<()> {
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
-    if !ok {
-        anyhow::bail!("source names are 1-64 characters of a-z, A-Z, 0-9, '-', '_' or '.'");
-    }
-    Ok(())
+    relay::admin::validate_source(name)
 }

@@ -74,6 +74,15 @@ async fn run(state: Arc<RelayState>, socket: WebSocket) {
     };
     tracing::info!(code = closing.0, reason = %closing.1, "closing agent session");
     close_with(&mut sink, closing).await;
+    // Wait briefly for the agent's close reply so it reads our code before the socket goes.
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        while let Some(Ok(msg)) = stream.next().await {
+            if matches!(msg, Message::Close(_)) {
+                break;
+            }
+        }
+    })
+    .await;
 }
 
 type Sink = SplitSink<WebSocket, Message>;
@@ -136,12 +145,22 @@ async fn serve(
     }
     let source = hello.source.as_str();
     store.ensure_source(source).map_err(store_err)?;
-    store.set_mode(source, hello.mode).map_err(store_err)?;
     let hub = state
         .hub
         .source(source, hello.mode, state.config.proxy_deadline);
     let deadline = hello.proxy_deadline_ms.map(Duration::from_millis);
-    let _agent = hub.join(hello.mode, deadline);
+    let max_agents = state.config.max_agents_per_source;
+    let _agent = hub
+        .try_join(hello.mode, deadline, max_agents)
+        .ok_or_else(|| {
+            Closing::new(
+                close::TOO_MANY_AGENTS,
+                format!(
+                    "source {source:?} already has {max_agents} agent(s) connected (the limit)"
+                ),
+            )
+        })?;
+    store.set_mode(source, hello.mode).map_err(store_err)?;
     let session = state.hub.register_session(&token.id, &state.shutdown);
     let mut notices = hub.subscribe();
     let mut head_rx = store.watch_head(source).map_err(store_err)?;

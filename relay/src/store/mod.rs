@@ -77,6 +77,27 @@ pub struct SourceInfo {
     pub name: String,
     /// How senders are answered (set by the latest agent hello).
     pub mode: Mode,
+    /// The header every sender must present, if any.
+    pub sender_auth: Option<SenderAuth>,
+}
+
+/// A header a sender must present verbatim (Okta's *Authentication field* and *secret*).
+/// `Debug` never shows the value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SenderAuth {
+    /// Header name, e.g. `Authorization` (matched case-insensitively).
+    pub name: String,
+    /// The exact value (a shared secret; compared in constant time).
+    pub value: String,
+}
+
+impl std::fmt::Debug for SenderAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SenderAuth")
+            .field("name", &self.name)
+            .field("value", &"<redacted>")
+            .finish()
+    }
 }
 
 /// An agent token's public record (the secret is never stored, only its hash).
@@ -140,6 +161,8 @@ pub trait Store: Send + Sync + 'static {
     fn oldest_seq(&self, source: &str) -> StoreResult<u64>;
     /// The last sequence `agent_id` acknowledged on `source`.
     fn cursor(&self, agent_id: &str, source: &str) -> StoreResult<Option<u64>>;
+    /// The furthest acknowledgement of any agent on `source`.
+    fn max_cursor(&self, source: &str) -> StoreResult<Option<u64>>;
     /// Records acknowledgements (only moves forward).
     fn set_cursor(&self, agent_id: &str, source: &str, seq: u64) -> StoreResult<()>;
     /// A source, if it exists.
@@ -150,6 +173,10 @@ pub trait Store: Send + Sync + 'static {
     fn ensure_source(&self, name: &str) -> StoreResult<()>;
     /// Sets the source's mode.
     fn set_mode(&self, name: &str, mode: Mode) -> StoreResult<()>;
+    /// Sets (or with `None` clears) the header senders of `name` must present.
+    fn set_sender_auth(&self, name: &str, auth: Option<&SenderAuth>) -> StoreResult<()>;
+    /// Bytes the store occupies on disk (approximately).
+    fn size_bytes(&self) -> StoreResult<u64>;
     /// Stores a token by the hash of its secret.
     fn add_token(&self, info: &TokenInfo, secret_hash: &[u8]) -> StoreResult<()>;
     /// The token whose secret hashes to `secret_hash`, marking it used.

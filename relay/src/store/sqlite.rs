@@ -143,7 +143,34 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
          CREATE TABLE IF NOT EXISTS tokens(id TEXT PRIMARY KEY, name TEXT NOT NULL,
             source TEXT NOT NULL, hash BLOB NOT NULL UNIQUE, created_ms INTEGER NOT NULL,
             last_used_ms INTEGER);",
-    )
+    )?;
+    let has_auth: bool = conn.query_row(
+        "SELECT COUNT(*) FROM pragma_table_info('sources') WHERE name = 'auth_name'",
+        [],
+        |r| r.get::<_, i64>(0).map(|n| n > 0),
+    )?;
+    if !has_auth {
+        conn.execute_batch(
+            "ALTER TABLE sources ADD COLUMN auth_name TEXT;
+             ALTER TABLE sources ADD COLUMN auth_value TEXT;",
+        )?;
+    }
+    Ok(())
+}
+
+const SOURCE_COLUMNS: &str = "name, mode, auth_name, auth_value";
+
+fn row_to_source(r: &rusqlite::Row<'_>) -> rusqlite::Result<SourceInfo> {
+    let auth_name: Option<String> = r.get(2)?;
+    let auth_value: Option<String> = r.get(3)?;
+    Ok(SourceInfo {
+        name: r.get(0)?,
+        mode: r.get::<_, String>(1)?.parse().unwrap_or_default(),
+        sender_auth: match (auth_name, auth_value) {
+            (Some(name), Some(value)) => Some(SenderAuth { name, value }),
+            _ => None,
+        },
+    })
 }
 
 fn write_loop(
@@ -336,6 +363,15 @@ impl Store for SqliteStore {
             .map(|s| s as u64))
     }
 
+    fn max_cursor(&self, source: &str) -> StoreResult<Option<u64>> {
+        let seq: Option<i64> = self.conn().query_row(
+            "SELECT MAX(seq) FROM cursors WHERE source = ?1",
+            params![source],
+            |r| r.get(0),
+        )?;
+        Ok(seq.map(|s| s.max(0) as u64))
+    }
+
     fn set_cursor(&self, agent_id: &str, source: &str, seq: u64) -> StoreResult<()> {
         self.conn().execute(
             "INSERT INTO cursors(agent_id, source, seq) VALUES (?1, ?2, ?3)
@@ -349,27 +385,43 @@ impl Store for SqliteStore {
         Ok(self
             .conn()
             .query_row(
-                "SELECT name, mode FROM sources WHERE name = ?1",
+                &format!("SELECT {SOURCE_COLUMNS} FROM sources WHERE name = ?1"),
                 params![name],
-                |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+                row_to_source,
             )
-            .optional()?
-            .map(|(name, mode)| SourceInfo {
-                name,
-                mode: mode.parse().unwrap_or_default(),
-            }))
+            .optional()?)
     }
 
     fn sources(&self) -> StoreResult<Vec<SourceInfo>> {
         let conn = self.conn();
-        let mut stmt = conn.prepare("SELECT name, mode FROM sources ORDER BY name")?;
-        let rows = stmt.query_map([], |r| {
-            Ok(SourceInfo {
-                name: r.get(0)?,
-                mode: r.get::<_, String>(1)?.parse().unwrap_or_default(),
-            })
-        })?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {SOURCE_COLUMNS} FROM sources ORDER BY name"
+        ))?;
+        let rows = stmt.query_map([], row_to_source)?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn set_sender_auth(&self, name: &str, auth: Option<&SenderAuth>) -> StoreResult<()> {
+        self.ensure_source(name)?;
+        self.conn().execute(
+            "UPDATE sources SET auth_name = ?2, auth_value = ?3 WHERE name = ?1",
+            params![
+                name,
+                auth.map(|a| a.name.as_str()),
+                auth.map(|a| a.value.as_str())
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn size_bytes(&self) -> StoreResult<u64> {
+        let conn = self.conn();
+        let pages: i64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+        let size: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+        let wal = std::fs::metadata(self.path.with_extension("sqlite3-wal"))
+            .map(|m| m.len())
+            .unwrap_or(0);
+        Ok((pages.max(0) as u64) * (size.max(0) as u64) + wal)
     }
 
     fn ensure_source(&self, name: &str) -> StoreResult<()> {

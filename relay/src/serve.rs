@@ -1,0 +1,118 @@
+//! The accept loop: plain TCP or TLS, HTTP/1.1 with upgrades (websockets), header limits and
+//! timeouts, the peer address for every request, and graceful shutdown.
+
+use axum::extract::ConnectInfo;
+use axum::Router;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// How connections are served.
+#[derive(Clone)]
+pub struct ServeOptions {
+    /// TLS, when set; plain HTTP otherwise.
+    pub tls: Option<TlsAcceptor>,
+    /// Time for the TLS handshake and for the request line and headers.
+    pub header_read_timeout: Duration,
+    /// Most headers hyper parses (the app answers 431 with a JSON error below this).
+    pub max_headers: usize,
+    /// Hyper's read buffer limit (bounds the request head).
+    pub max_buf_size: usize,
+    /// Time in-flight requests get to finish after shutdown starts.
+    pub drain_timeout: Duration,
+}
+
+/// Serves `router` on `listener` until `shutdown` is cancelled, then lets in-flight requests
+/// finish (up to `drain_timeout`).
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    opts: ServeOptions,
+    shutdown: CancellationToken,
+) {
+    let conns = TaskTracker::new();
+    loop {
+        let (stream, peer) = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(err) => {
+                    // Out of file descriptors and similar: back off instead of spinning.
+                    tracing::warn!(%err, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let router = router.clone();
+        let opts = opts.clone();
+        let shutdown = shutdown.clone();
+        conns.spawn(async move {
+            match opts.tls.clone() {
+                None => serve_conn(stream, peer, router, &opts, shutdown).await,
+                Some(acceptor) => {
+                    let handshake =
+                        tokio::time::timeout(opts.header_read_timeout, acceptor.accept(stream));
+                    match handshake.await {
+                        Ok(Ok(tls)) => serve_conn(tls, peer, router, &opts, shutdown).await,
+                        Ok(Err(err)) => tracing::debug!(%peer, %err, "TLS handshake failed"),
+                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                    }
+                }
+            }
+        });
+    }
+    drop(listener);
+    conns.close();
+    if tokio::time::timeout(opts.drain_timeout, conns.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!("in-flight requests did not finish in time");
+    }
+}
+
+async fn serve_conn<I>(
+    io: I,
+    peer: SocketAddr,
+    router: Router,
+    opts: &ServeOptions,
+    shutdown: CancellationToken,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let svc = TowerToHyperService::new(router);
+    let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+        req.extensions_mut().insert(ConnectInfo(peer));
+        hyper::service::Service::call(&svc, req)
+    });
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(opts.header_read_timeout)
+        .max_headers(opts.max_headers)
+        .max_buf_size(opts.max_buf_size.max(8192));
+    let conn = builder
+        .serve_connection(TokioIo::new(io), service)
+        .with_upgrades();
+    tokio::pin!(conn);
+    let result = tokio::select! {
+        r = conn.as_mut() => r,
+        _ = shutdown.cancelled() => {
+            conn.as_mut().graceful_shutdown();
+            conn.as_mut().await
+        }
+    };
+    if let Err(err) = result {
+        tracing::debug!(%peer, %err, "connection ended with an error");
+    }
+}
