@@ -192,6 +192,15 @@ impl Store for FullDisk {
     fn stats(&self, s: &str) -> StoreResult<(u64, u64)> {
         self.0.stats(s)
     }
+    fn max_cursor(&self, s: &str) -> StoreResult<Option<u64>> {
+        self.0.max_cursor(s)
+    }
+    fn set_sender_auth(&self, n: &str, a: Option<&SenderAuth>) -> StoreResult<()> {
+        self.0.set_sender_auth(n, a)
+    }
+    fn size_bytes(&self) -> StoreResult<u64> {
+        self.0.size_bytes()
+    }
 }
 
 #[tokio::test]
