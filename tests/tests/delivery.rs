@@ -239,3 +239,34 @@ async fn a_failed_commit_is_503_never_2xx_and_the_relay_keeps_serving() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn delivered_events_do_not_count_against_the_queue_limit() {
+    with_timeout(async {
+        let config = relay::Config {
+            max_queued_events: Some(3),
+            ..test_config()
+        };
+        let relay = spawn_relay(config).await;
+        let token = relay.token("okta");
+        let mut target = spawn_target(Reply::default()).await;
+        let mut agent = spawn_agent(agent_options(&relay.url, &token, &target.url(), Mode::Ack));
+        agent.connected().await;
+        for i in 0..10 {
+            let a = client::post_json(&relay.hook_url("okta"), format!("{i}"))
+                .await
+                .expect("send");
+            assert_eq!(a.status, 200, "event {i}: {}", a.text());
+            assert_eq!(target.next().await.body, i.to_string());
+            // Wait until the relay recorded the ack, so the event no longer counts as queued.
+            let store = relay.handle.state.store.clone();
+            for _ in 0..200 {
+                if store.max_cursor("okta").expect("cursor") >= Some(i + 1) {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    })
+    .await;
+}
