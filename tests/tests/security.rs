@@ -617,7 +617,7 @@ async fn revoked_token_closes_the_live_session_and_listen_fails_saying_why() {
         let relay = spawn_relay(test_config()).await;
         let token = relay.token("okta");
         let keep = relay.token("other");
-        let mut target = spawn_target(Reply::default()).await;
+        let target = spawn_target(Reply::default()).await;
         let mut agent = spawn_agent(agent_options(&relay.url, &token, &target.url(), Mode::Ack));
         agent.connected().await;
         // Another source's agent keeps working throughout.
