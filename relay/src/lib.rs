@@ -28,6 +28,9 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+/// How long source settings read by ingress are reused before being read again.
+pub const SOURCE_CACHE_TTL: Duration = Duration::from_millis(500);
+
 /// Milliseconds since the Unix epoch, now.
 pub fn now_ms() -> u64 {
     std::time::SystemTime::now()
@@ -52,6 +55,8 @@ pub struct RelayState {
     pub public_base: String,
     /// Request counters for `/metrics`.
     pub metrics: metrics::Metrics,
+    /// Recently read source settings.
+    source_cache: Mutex<std::collections::HashMap<String, (std::time::Instant, SourceInfo)>>,
     /// Tokens that live only in memory (the agent's embedded relay).
     memory_tokens: Mutex<Vec<(Vec<u8>, TokenInfo)>>,
 }
@@ -74,10 +79,28 @@ impl RelayState {
         self.store.token_by_hash(&hash)
     }
 
-    /// A source's settings, if it exists.
+    /// A source's settings, if it exists. Existing sources are cached for up to
+    /// [`SOURCE_CACHE_TTL`], so `relay source set` takes effect within a second.
     pub async fn source_info(&self, name: &str) -> Option<SourceInfo> {
+        let now = std::time::Instant::now();
+        {
+            let cache = self.source_cache.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((at, info)) = cache.get(name) {
+                if now.duration_since(*at) < SOURCE_CACHE_TTL {
+                    return Some(info.clone());
+                }
+            }
+        }
         match self.store.source(name) {
-            Ok(s) => s,
+            Ok(Some(info)) => {
+                let mut cache = self.source_cache.lock().unwrap_or_else(|p| p.into_inner());
+                if cache.len() >= 10_000 {
+                    cache.clear();
+                }
+                cache.insert(name.to_string(), (now, info.clone()));
+                Some(info)
+            }
+            Ok(None) => None,
             Err(err) => {
                 tracing::error!(%err, "reading source settings failed");
                 None
@@ -164,6 +187,7 @@ pub fn spawn(
         tracker: TaskTracker::new(),
         public_base,
         metrics: metrics::Metrics::default(),
+        source_cache: Mutex::default(),
         memory_tokens: Mutex::default(),
     });
     let acceptor = state.config.tls.clone().map(tls::acceptor).transpose()?;

@@ -119,6 +119,18 @@ async fn missing_or_wrong_sender_header_is_401_and_nothing_is_forwarded() {
     .await;
 }
 
+/// Polls (the relay caches settings for up to half a second) until `url` answers `want`.
+async fn status_within_a_second(url: &str, auth: Option<&str>, want: u16) -> u16 {
+    let start = std::time::Instant::now();
+    loop {
+        let got = post_auth(url, auth, "probe").await.status;
+        if got == want || start.elapsed() > Duration::from_secs(1) {
+            return got;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test]
 async fn sender_header_changes_take_effect_on_a_running_relay() {
     with_timeout(async {
@@ -141,10 +153,14 @@ async fn sender_header_changes_take_effect_on_a_running_relay() {
         other
             .set_sender_auth("okta", Some(&auth))
             .expect("set auth");
-        assert_eq!(post_auth(&url, None, "b").await.status, 401);
+        let changed = std::time::Instant::now();
+        assert_eq!(status_within_a_second(&url, None, 401).await, 401);
+        assert!(changed.elapsed() < Duration::from_secs(1));
         assert_eq!(post_auth(&url, Some(SECRET), "c").await.status, 200);
         other.set_sender_auth("okta", None).expect("clear auth");
-        assert_eq!(post_auth(&url, None, "d").await.status, 200);
+        let changed = std::time::Instant::now();
+        assert_eq!(status_within_a_second(&url, None, 200).await, 200);
+        assert!(changed.elapsed() < Duration::from_secs(1));
     })
     .await;
 }
@@ -590,6 +606,155 @@ async fn secrets_never_appear_in_relay_logs() {
         assert!(!log.contains(SECRET), "{log}");
         assert!(!log.contains("wrong-secret-value"), "{log}");
         assert!(!log.contains(&token), "{log}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn revoked_token_closes_the_live_session_and_listen_fails_saying_why() {
+    use agent::events::{AgentEvent, ConnState};
+    with_timeout(async {
+        let relay = spawn_relay(test_config()).await;
+        let token = relay.token("okta");
+        let keep = relay.token("other");
+        let target = spawn_target(Reply::default()).await;
+        let mut agent = spawn_agent(agent_options(&relay.url, &token, &target.url(), Mode::Ack));
+        agent.connected().await;
+        // Another source's agent keeps working throughout.
+        let mut other_target = spawn_target(Reply::default()).await;
+        let mut other_opts = agent_options(&relay.url, &keep, &other_target.url(), Mode::Ack);
+        other_opts.source = "other".into();
+        other_opts.cursor_key = format!("{}#other", relay.url);
+        let mut other = spawn_agent(other_opts);
+        other.connected().await;
+
+        let id = relay
+            .handle
+            .state
+            .store
+            .tokens()
+            .expect("tokens")
+            .into_iter()
+            .find(|t| t.source == "okta")
+            .expect("okta token")
+            .id;
+        // As `relay token revoke` does: through a second handle on the data directory.
+        let second = relay::store::sqlite::SqliteStore::open_dir(relay.dir.path()).expect("open");
+        use relay::store::Store;
+        assert!(second.revoke_token(&id).expect("revoke"));
+        let ev = agent
+            .wait_for(|e| matches!(e, AgentEvent::State(ConnState::Failed { .. })))
+            .await;
+        let AgentEvent::State(ConnState::Failed { reason }) = ev else {
+            unreachable!()
+        };
+        assert!(
+            reason.contains("4005") || reason.contains("revoked"),
+            "{reason}"
+        );
+        let result = agent.join.await.expect("join");
+        let err = result.expect_err("listen ends with an error");
+        assert!(format!("{err:#}").contains("revoked"), "{err:#}");
+
+        client::post_json(&relay.hook_url("other"), "still served")
+            .await
+            .expect("send");
+        assert_eq!(other_target.next().await.body.as_ref(), b"still served");
+        drop(target);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn slow_request_head_is_cut_off() {
+    with_timeout(async {
+        let config = relay::Config {
+            header_read_timeout: Duration::from_millis(300),
+            ..test_config()
+        };
+        let relay = spawn_relay(config).await;
+        relay
+            .handle
+            .state
+            .store
+            .ensure_source("okta")
+            .expect("source");
+        let mut slow = tokio::net::TcpStream::connect(relay.handle.addr)
+            .await
+            .expect("connect");
+        slow.write_all(b"POST /h/okta HTTP/1.1\r\nhost: x\r\n")
+            .await
+            .expect("write");
+        assert_eq!(
+            post_auth(&relay.hook_url("okta"), None, "fast")
+                .await
+                .status,
+            200
+        );
+        let mut buf = Vec::new();
+        let started = std::time::Instant::now();
+        let _ = slow.read_to_end(&mut buf).await;
+        assert!(started.elapsed() < Duration::from_secs(5));
+        let text = String::from_utf8_lossy(&buf);
+        assert!(
+            text.is_empty() || text.starts_with("HTTP/1.1 408"),
+            "{text}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn sigterm_closes_sessions_going_away_and_exits_cleanly() {
+    use tokio::io::AsyncBufReadExt;
+    with_timeout(async {
+        let data = tempfile::tempdir().expect("tempdir");
+        let out = relay_cmd(&["token", "create", "--source", "okta"], data.path());
+        let token = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let mut child = tokio::process::Command::new(bin_path("relay"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+            .arg(data.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn relay");
+        let stderr = child.stderr.take().expect("stderr");
+        let mut lines = tokio::io::BufReader::new(stderr).lines();
+        let addr = loop {
+            let line = lines.next_line().await.expect("read").expect("relay exited");
+            if let Some(rest) = line.strip_prefix("hookrelay relay listening on http://") {
+                break rest.trim().to_string();
+            }
+        };
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let base = format!("http://{addr}");
+        let hello = format!(
+            r#"{{"type":"hello","version":{},"token":"{token}","source":"okta","mode":"ack","agent_id":"a","window":1}}"#,
+            shared::PROTOCOL_VERSION
+        );
+        let url = agent::connection::connect_url(&base);
+        let (mut ws, _) = tokio_tungstenite::connect_async(&url).await.expect("connect");
+        ws.send(Message::Text(hello.into())).await.expect("hello");
+        let first = ws.next().await.expect("frame").expect("ok");
+        assert!(matches!(first, Message::Text(_)), "{first:?}");
+        let pid = child.id().expect("pid").to_string();
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill -TERM");
+        assert!(status.success());
+        let mut code = None;
+        while let Some(Ok(msg)) = ws.next().await {
+            if let Message::Close(frame) = msg {
+                code = frame.map(|f| u16::from(f.code));
+                break;
+            }
+        }
+        assert_eq!(code, Some(shared::close::GOING_AWAY));
+        drop(ws);
+        let exit = child.wait().await.expect("wait");
+        assert!(exit.success(), "{exit:?}");
     })
     .await;
 }
