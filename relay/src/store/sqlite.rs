@@ -310,22 +310,23 @@ impl Store for SqliteStore {
     }
 
     fn set_cursor(&self, agent_id: &str, source: &str, seq: u64) -> StoreResult<()> {
-        self.conn().execute(
-            "INSERT INTO cursors(agent_id, source, seq) VALUES (?1, ?2, ?3)
-             ON CONFLICT(agent_id, source) DO UPDATE SET seq = MAX(seq, excluded.seq)",
-            params![agent_id, source, seq as i64],
-        )?;
+        self.conn()
+            .prepare_cached(
+                "INSERT INTO cursors(agent_id, source, seq) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(agent_id, source) DO UPDATE SET seq = MAX(seq, excluded.seq)",
+            )?
+            .execute(params![agent_id, source, seq as i64])?;
         Ok(())
     }
 
     fn source(&self, name: &str) -> StoreResult<Option<SourceInfo>> {
         Ok(self
             .conn()
-            .query_row(
-                "SELECT name, mode FROM sources WHERE name = ?1",
-                params![name],
-                |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
-            )
+            // Cached: ingress looks the source up on every webhook.
+            .prepare_cached("SELECT name, mode FROM sources WHERE name = ?1")?
+            .query_row(params![name], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })
             .optional()?
             .map(|(name, mode)| SourceInfo {
                 name,
