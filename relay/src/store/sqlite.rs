@@ -94,6 +94,13 @@ fn connect(path: &Path) -> rusqlite::Result<Connection> {
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
+    // The bundled SQLite has STAT4, which re-prepares a statement whenever a value bound in a
+    // range (`seq > ?2` in `read_after`) changes: one SQL parse per session read. The plans here
+    // never depend on bound values, so pin them.
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
     Ok(conn)
 }
 
