@@ -152,6 +152,7 @@ async fn deliver_loop(
             }) => {
                 let outcome = if seen.contains(&id) || store.is_delivered(id).unwrap_or(false) {
                     // Resent after a reconnect: already delivered, only the ack was lost.
+                    save_cursor(&store, &opts, seq);
                     store
                         .get(id)
                         .ok()
@@ -159,6 +160,7 @@ async fn deliver_loop(
                         .and_then(|c| c.outcome)
                         .unwrap_or_else(|| skipped("already delivered"))
                 } else {
+                    // Records the outcome and the cursor together.
                     let outcome = deliver_one(
                         &opts,
                         &store,
@@ -180,9 +182,6 @@ async fn deliver_loop(
                     seen_order.push_back(id);
                     outcome
                 };
-                if let Err(e) = store.set_cursor(&opts.cursor_key, &opts.source, seq) {
-                    tracing::warn!(error = %format!("{e:#}"), "saving the cursor failed");
-                }
                 let outcome = match opts.mode {
                     Mode::Proxy => outcome,
                     // Nobody waits for the body in ack mode: keep the ack small.
@@ -247,8 +246,10 @@ async fn deliver_one(
         deliverer.deliver(&url, &request).await
     };
     let answered = now_ms();
-    if let Err(e) = store.record_outcome(id, delivered_at, answered, &outcome) {
+    let cursor = (opts.cursor_key.as_str(), opts.source.as_str(), seq);
+    if let Err(e) = store.record_delivery(id, delivered_at, answered, &outcome, cursor) {
         tracing::warn!(error = %format!("{e:#}"), "recording an outcome failed");
+        save_cursor(store, opts, seq);
     }
     let _ = events
         .send(AgentEvent::Delivered {
@@ -259,6 +260,12 @@ async fn deliver_one(
         })
         .await;
     outcome
+}
+
+fn save_cursor(store: &CaptureStore, opts: &ListenOptions, seq: u64) {
+    if let Err(e) = store.set_cursor(&opts.cursor_key, &opts.source, seq) {
+        tracing::warn!(error = %format!("{e:#}"), "saving the cursor failed");
+    }
 }
 
 fn skipped(why: &str) -> DeliveryOutcome {

@@ -121,6 +121,13 @@ fn connect(path: &Path) -> rusqlite::Result<Connection> {
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
+    // The bundled SQLite has STAT4, which re-prepares a statement whenever a value bound in a
+    // range (`seq > ?2` in `read_after`) changes: one SQL parse per session read. The plans here
+    // never depend on bound values, so pin them.
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
     Ok(conn)
 }
 
@@ -373,22 +380,23 @@ impl Store for SqliteStore {
     }
 
     fn set_cursor(&self, agent_id: &str, source: &str, seq: u64) -> StoreResult<()> {
-        self.conn().execute(
-            "INSERT INTO cursors(agent_id, source, seq) VALUES (?1, ?2, ?3)
-             ON CONFLICT(agent_id, source) DO UPDATE SET seq = MAX(seq, excluded.seq)",
-            params![agent_id, source, seq as i64],
-        )?;
+        self.conn()
+            .prepare_cached(
+                "INSERT INTO cursors(agent_id, source, seq) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(agent_id, source) DO UPDATE SET seq = MAX(seq, excluded.seq)",
+            )?
+            .execute(params![agent_id, source, seq as i64])?;
         Ok(())
     }
 
     fn source(&self, name: &str) -> StoreResult<Option<SourceInfo>> {
         Ok(self
             .conn()
-            .query_row(
-                &format!("SELECT {SOURCE_COLUMNS} FROM sources WHERE name = ?1"),
-                params![name],
-                row_to_source,
-            )
+            // Cached: ingress looks the source up on every webhook.
+            .prepare_cached(&format!(
+                "SELECT {SOURCE_COLUMNS} FROM sources WHERE name = ?1"
+            ))?
+            .query_row(params![name], row_to_source)
             .optional()?)
     }
 

@@ -1,0 +1,227 @@
+//! Starting each system under test in front of the target: direct, hookrelay proxy and ack
+//! (relay + agent processes), and bore (server + local client processes).
+
+use crate::loadgen::post_once;
+use crate::procs::{free_port, wait_port, Proc};
+use crate::target::{Target, PROBE_HEADER};
+use anyhow::{bail, Context};
+use bytes::Bytes;
+use serde::Serialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+/// The path the target serves and agents deliver to.
+pub const TARGET_PATH: &str = "/okta-webhooks-endpoint";
+
+/// One way to reach the target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum System {
+    /// Straight to the target.
+    Direct,
+    /// Relay + agent, proxy mode.
+    Proxy,
+    /// Relay + agent, ack mode.
+    Ack,
+    /// bore server + bore local (raw TCP tunnel).
+    Bore,
+}
+
+impl System {
+    /// Short name.
+    pub fn name(self) -> &'static str {
+        match self {
+            System::Direct => "direct",
+            System::Proxy => "proxy",
+            System::Ack => "ack",
+            System::Bore => "bore",
+        }
+    }
+}
+
+/// Where binaries are.
+#[derive(Clone, Debug)]
+pub struct Bins {
+    /// Directory holding `relay` and `agent`.
+    pub dir: PathBuf,
+    /// `bore`, when on PATH.
+    pub bore: Option<PathBuf>,
+}
+
+/// A started system.
+pub struct Running {
+    /// Which.
+    pub system: System,
+    /// Where senders connect.
+    pub addr: SocketAddr,
+    /// Path senders post to.
+    pub path: String,
+    /// The relay (or bore server).
+    pub server: Option<Proc>,
+    /// The agent (or bore local).
+    pub client: Option<Proc>,
+    _dir: tempfile::TempDir,
+}
+
+/// Starts `system` delivering to `target`, waiting until a probe gets through.
+pub async fn start(system: System, bins: &Bins, target: &Target) -> anyhow::Result<Running> {
+    let dir = tempfile::tempdir()?;
+    let mut running = match system {
+        System::Direct => Running {
+            system,
+            addr: target.addr,
+            path: TARGET_PATH.into(),
+            server: None,
+            client: None,
+            _dir: dir,
+        },
+        System::Proxy | System::Ack => start_hookrelay(system, bins, target, dir).await?,
+        System::Bore => start_bore(bins, target, dir).await?,
+    };
+    if system != System::Direct {
+        wait_ready(&mut running, target).await?;
+    }
+    Ok(running)
+}
+
+/// A relay with a token for source `okta`: (process, port, token).
+pub async fn start_relay(bin_dir: &Path, dir: &Path) -> anyhow::Result<(Proc, u16, String)> {
+    let data = dir.join("relay");
+    let out = std::process::Command::new(bin_dir.join("relay"))
+        .args(["token", "create", "--source", "okta", "--data"])
+        .arg(&data)
+        .output()
+        .context("relay token create")?;
+    if !out.status.success() {
+        bail!(
+            "relay token create failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let token = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let port = free_port()?;
+    let relay = Proc::spawn(
+        "relay",
+        &bin_dir.join("relay"),
+        &[
+            "serve".into(),
+            "--listen".into(),
+            format!("127.0.0.1:{port}"),
+            "--data".into(),
+            data.display().to_string(),
+        ],
+        &dir.join("relay.log"),
+    )?;
+    wait_port(port, Duration::from_secs(10)).await?;
+    Ok((relay, port, token))
+}
+
+async fn start_hookrelay(
+    system: System,
+    bins: &Bins,
+    target: &Target,
+    dir: tempfile::TempDir,
+) -> anyhow::Result<Running> {
+    let (relay, port, token) = start_relay(&bins.dir, dir.path()).await?;
+    let mode = if system == System::Proxy {
+        "proxy"
+    } else {
+        "ack"
+    };
+    let agent = Proc::spawn(
+        "agent",
+        &bins.dir.join("agent"),
+        &[
+            "--data".into(),
+            dir.path().join("agent").display().to_string(),
+            "listen".into(),
+            target.addr.port().to_string(),
+            "--relay".into(),
+            format!("http://127.0.0.1:{port}"),
+            "--token".into(),
+            token,
+            "--mode".into(),
+            mode.into(),
+            "--output".into(),
+            "quiet".into(),
+        ],
+        &dir.path().join("agent.log"),
+    )?;
+    Ok(Running {
+        system,
+        addr: SocketAddr::from(([127, 0, 0, 1], port)),
+        path: "/h/okta".into(),
+        server: Some(relay),
+        client: Some(agent),
+        _dir: dir,
+    })
+}
+
+async fn start_bore(
+    bins: &Bins,
+    target: &Target,
+    dir: tempfile::TempDir,
+) -> anyhow::Result<Running> {
+    let bore = bins.bore.clone().context("bore is not on PATH")?;
+    let server = Proc::spawn(
+        "bore server",
+        &bore,
+        &["server".into()],
+        &dir.path().join("bore-server.log"),
+    )?;
+    wait_port(7835, Duration::from_secs(10)).await?;
+    let port = free_port()?;
+    let local = Proc::spawn(
+        "bore local",
+        &bore,
+        &[
+            "local".into(),
+            target.addr.port().to_string(),
+            "--to".into(),
+            "127.0.0.1".into(),
+            "--port".into(),
+            port.to_string(),
+        ],
+        &dir.path().join("bore-local.log"),
+    )?;
+    wait_port(port, Duration::from_secs(10)).await?;
+    Ok(Running {
+        system: System::Bore,
+        addr: SocketAddr::from(([127, 0, 0, 1], port)),
+        path: TARGET_PATH.into(),
+        server: Some(server),
+        client: Some(local),
+        _dir: dir,
+    })
+}
+
+/// Posts probes until one reaches the target (the agent is connected), at most 20 s.
+async fn wait_ready(running: &mut Running, target: &Target) -> anyhow::Result<()> {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(20) {
+        for p in [&mut running.server, &mut running.client]
+            .into_iter()
+            .flatten()
+        {
+            p.check_alive()?;
+        }
+        let before = target.stats.probes.load(Ordering::SeqCst);
+        let _ = post_once(
+            running.addr,
+            &running.path,
+            &[(PROBE_HEADER, "1"), ("content-type", "application/json")],
+            Bytes::from_static(b"{}"),
+        )
+        .await;
+        let waited = Instant::now();
+        while waited.elapsed() < Duration::from_millis(300) {
+            if target.stats.probes.load(Ordering::SeqCst) > before {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    bail!("{} never delivered a probe", running.system.name())
+}
