@@ -290,6 +290,44 @@ impl CaptureStore {
         run().context("listing capture ids")
     }
 
+    /// The ids of the newest captures (at most `limit`, newest first) whose request or response
+    /// body contains `needle`, ignoring ASCII case. Bodies are read as text up to their first
+    /// NUL byte. Scans bodies newest first until `limit` match (every body when fewer do).
+    pub fn ids_with_body_containing(
+        &self,
+        needle: &str,
+        limit: usize,
+    ) -> anyhow::Result<Vec<EventId>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        // LIKE ignores ASCII case without the lower-cased copy of each body lower() would make.
+        let mut pattern = String::with_capacity(needle.len() + 2);
+        pattern.push('%');
+        for ch in needle.chars() {
+            if matches!(ch, '%' | '_' | '\\') {
+                pattern.push('\\');
+            }
+            pattern.push(ch);
+        }
+        pattern.push('%');
+        let conn = self.lock();
+        let run = || -> anyhow::Result<Vec<EventId>> {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id FROM captures \
+                 WHERE CAST(request_body AS TEXT) LIKE ?1 ESCAPE '\\' \
+                    OR CAST(response_body AS TEXT) LIKE ?1 ESCAPE '\\' \
+                 ORDER BY row_id DESC LIMIT ?2",
+            )?;
+            let ids = stmt.query_map(params![pattern, limit], |r| r.get::<_, String>(0))?;
+            ids.map(|id| {
+                let id = id?;
+                id.parse()
+                    .with_context(|| format!("invalid capture id {id:?} in the store"))
+            })
+            .collect()
+        };
+        run().with_context(|| format!("searching capture bodies for {needle:?}"))
+    }
+
     /// How many captures the store holds.
     pub fn count(&self) -> anyhow::Result<u64> {
         let conn = self.lock();

@@ -58,6 +58,14 @@ pub enum Action {
     Quit,
     /// The full capture for the detail view, loaded from the store.
     DetailLoaded(Box<Capture>),
+    /// The ids of captures whose request or response body contains `needle` (the answer to
+    /// [`Effect::SearchBodies`]); ignored when the filter has changed since.
+    BodyMatches {
+        /// The filter searched for.
+        needle: String,
+        /// Matching ids, newest first.
+        ids: Vec<EventId>,
+    },
     /// A short message for the status bar.
     Notice(String),
     /// A message in a popup (e.g. a curl command to copy by hand).
@@ -82,4 +90,7 @@ pub enum Effect {
     CopyCurl(EventId),
     /// Write a capture as JSON to `hookrelay-<id>.json` in the current directory.
     Export(EventId),
+    /// Search the capture store's request and response bodies for this (lower-case) filter and
+    /// answer [`Action::BodyMatches`].
+    SearchBodies(String),
 }

@@ -4,6 +4,7 @@
 use super::action::{Action, Effect};
 use super::curl;
 use super::fmt::short_id;
+use super::state::ROW_CAPACITY;
 use crate::capture::CaptureStore;
 use crate::deliver::Deliverer;
 use crate::events::AgentEvent;
@@ -77,6 +78,16 @@ impl Effects {
                 let capture = self.load(id).await?;
                 let path = export(&capture, &self.export_dir)?;
                 Action::Notice(format!("exported to {}", path.display()))
+            }
+            Effect::SearchBodies(needle) => {
+                let store = self.store.clone();
+                let wanted = needle.clone();
+                let ids = tokio::task::spawn_blocking(move || {
+                    store.ids_with_body_containing(&wanted, ROW_CAPACITY)
+                })
+                .await
+                .context("searching bodies in the capture store")??;
+                Action::BodyMatches { needle, ids }
             }
         }))
     }

@@ -1,8 +1,12 @@
 //! `RowRing`: the bounded history of rows, with an id index and the `/` filter's matches.
+//!
+//! Rows carry no bodies. A row matches the filter when its own fields do ([`Row::matches`]) or
+//! when its id is among the body matches the capture store found for the same filter
+//! ([`RowRing::set_body_matches`]).
 
 use super::row::Row;
 use shared::EventId;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 /// Rows in arrival order, at most `capacity`; the oldest is dropped first.
 ///
@@ -16,6 +20,8 @@ pub struct RowRing {
     index: HashMap<EventId, u64>,
     needle: String,
     matches: Option<VecDeque<u64>>,
+    /// Ids whose request or response body contains `needle`, once the store has answered for it.
+    body_hits: Option<HashSet<EventId>>,
 }
 
 /// What [`RowRing::upsert`] did.
@@ -40,6 +46,7 @@ impl RowRing {
             index: HashMap::new(),
             needle: String::new(),
             matches: None,
+            body_hits: None,
         }
     }
 
@@ -74,6 +81,9 @@ impl RowRing {
         if self.rows.len() >= self.capacity {
             if let Some(old) = self.rows.pop_front() {
                 self.index.remove(&old.id);
+                if let Some(hits) = &mut self.body_hits {
+                    hits.remove(&old.id);
+                }
                 evicted_visible = match &mut self.matches {
                     Some(m) if m.front() == Some(&self.first_ord) => m.pop_front().is_some(),
                     Some(_) => false,
@@ -83,8 +93,8 @@ impl RowRing {
             }
         }
         let ord = self.first_ord + self.rows.len() as u64;
-        if let Some(m) = &mut self.matches {
-            if row.matches(&self.needle) {
+        if self.matches.is_some() && self.is_match(&row) {
+            if let Some(m) = &mut self.matches {
                 m.push_back(ord);
             }
         }
@@ -108,8 +118,8 @@ impl RowRing {
 
     fn replace(&mut self, ord: u64, row: Row) {
         let pos = (ord - self.first_ord) as usize;
+        let is_match = self.matches.is_some() && self.is_match(&row);
         if let Some(m) = &mut self.matches {
-            let is_match = row.matches(&self.needle);
             match (m.binary_search(&ord), is_match) {
                 (Err(at), true) => m.insert(at, ord),
                 (Ok(at), false) => {
@@ -123,31 +133,73 @@ impl RowRing {
         }
     }
 
+    fn is_match(&self, row: &Row) -> bool {
+        row.matches(&self.needle) || self.body_hits.as_ref().is_some_and(|h| h.contains(&row.id))
+    }
+
     /// Sets the filter (matched case-insensitively); empty shows every row. Typing one more
-    /// character only re-checks the rows that matched before.
+    /// character only re-checks the rows that matched before. A changed filter forgets the body
+    /// matches found for the old one.
     pub fn set_filter(&mut self, needle: &str) {
         let needle = needle.to_lowercase();
+        if needle == self.needle {
+            return;
+        }
         let refine = !self.needle.is_empty() && needle.starts_with(&self.needle);
         self.needle = needle;
+        self.body_hits = None;
         if self.needle.is_empty() {
             self.matches = None;
             return;
         }
+        self.rematch(refine);
+    }
+
+    /// Takes the ids whose body contains `needle`, as found by the capture store, and shows
+    /// their rows too. Ignored (false) when `needle` is not the active filter any more.
+    pub fn set_body_matches(
+        &mut self,
+        needle: &str,
+        ids: impl IntoIterator<Item = EventId>,
+    ) -> bool {
+        if needle.is_empty() || needle.to_lowercase() != self.needle {
+            return false;
+        }
+        self.body_hits = Some(ids.into_iter().collect());
+        self.rematch(false);
+        true
+    }
+
+    /// True when the body matches for the active filter have arrived.
+    pub fn has_body_matches(&self) -> bool {
+        self.body_hits.is_some()
+    }
+
+    /// Records that the body of `id` (a row about to be added or updated) contains the active
+    /// filter, so that rows arriving after the store search match by body too. Only once the
+    /// store has answered for this filter; before that the search will find it.
+    pub fn note_body_match(&mut self, id: EventId) {
+        if let Some(hits) = &mut self.body_hits {
+            hits.insert(id);
+        }
+    }
+
+    /// Recomputes the match list: only among the current matches when `refine`, else all rows.
+    fn rematch(&mut self, refine: bool) {
         let first = self.first_ord;
-        let (rows, needle) = (&self.rows, &self.needle);
+        let this = &*self;
         let is_match = |ord: &u64| {
-            rows.get((ord - first) as usize)
-                .is_some_and(|r| r.matches(needle))
+            this.rows
+                .get((ord - first) as usize)
+                .is_some_and(|r| this.is_match(r))
         };
-        self.matches = Some(match self.matches.take() {
-            Some(mut m) if refine => {
-                m.retain(is_match);
-                m
-            }
-            _ => (first..first + rows.len() as u64)
+        let matches = match &self.matches {
+            Some(m) if refine => m.iter().copied().filter(is_match).collect(),
+            _ => (first..first + self.rows.len() as u64)
                 .filter(is_match)
                 .collect(),
-        });
+        };
+        self.matches = Some(matches);
     }
 
     /// Rows the list shows (all, or those matching the filter).
@@ -188,7 +240,6 @@ mod tests {
             duplicate: false,
             replay_of: None,
             pending: true,
-            body_prefix: "".into(),
         }
     }
 
@@ -210,5 +261,35 @@ mod tests {
         assert_eq!(ring.visible_len(), 3);
         assert_eq!(ring.upsert(row(3, "/again")), Upsert::Replaced);
         assert_eq!(ring.len(), 3);
+    }
+
+    #[test]
+    fn body_matches_apply_to_their_filter_only_and_follow_new_rows() {
+        let mut ring = RowRing::new(3);
+        for n in 1..=3 {
+            ring.upsert(row(n, "/x"));
+        }
+        ring.set_filter("Secret");
+        assert_eq!(ring.visible_len(), 0);
+        assert!(!ring.set_body_matches("other", [row(1, "").id]));
+        ring.note_body_match(row(2, "").id);
+        assert_eq!(
+            ring.visible_len(),
+            0,
+            "no hits are noted before the store answered"
+        );
+        assert!(ring.set_body_matches("SECRET", [row(1, "").id, row(3, "").id]));
+        assert!(ring.has_body_matches());
+        let shown: Vec<_> = (0..ring.visible_len())
+            .filter_map(|i| ring.visible(i).map(|r| r.received_at_ms))
+            .collect();
+        assert_eq!(shown, [1, 3]);
+        ring.note_body_match(row(4, "").id);
+        ring.upsert(row(4, "/y"));
+        assert_eq!(ring.visible_len(), 2, "row 1 dropped, row 4 added");
+        assert_eq!(ring.visible(1).map(|r| r.received_at_ms), Some(4));
+        ring.set_filter("secrets");
+        assert!(!ring.has_body_matches());
+        assert_eq!(ring.visible_len(), 0);
     }
 }

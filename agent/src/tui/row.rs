@@ -1,11 +1,9 @@
-//! `Row`: the small summary of one capture that the event list keeps (never the full bodies).
+//! `Row`: the small summary of one capture that the event list keeps (never the bodies: with
+//! 100,000 rows even a short body prefix would blow the memory budget; the `/` filter asks the
+//! capture store for body matches instead, see [`super::ring::RowRing::set_body_matches`]).
 
 use crate::model::{Capture, CaptureKind};
 use shared::{DeliveryOutcome, EventId};
-
-/// How many bytes of a text body a row keeps for the `/` filter. The filter matches the body
-/// only within this prefix; path, method, event types, names and status always match in full.
-pub const BODY_PREFIX_BYTES: usize = 2048;
 
 /// One line of the event list.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,8 +34,6 @@ pub struct Row {
     pub replay_of: Option<EventId>,
     /// Still waiting for the local service.
     pub pending: bool,
-    /// The first [`BODY_PREFIX_BYTES`] of the body as text (lossy), for filtering.
-    pub body_prefix: Box<str>,
 }
 
 impl Row {
@@ -50,7 +46,6 @@ impl Row {
         } else {
             okta.as_ref().map(|s| s.one_line())
         };
-        let prefix = &body[..body.len().min(BODY_PREFIX_BYTES)];
         let mut row = Row {
             id: c.id,
             kind: c.kind,
@@ -65,7 +60,6 @@ impl Row {
             duplicate: c.duplicate,
             replay_of: c.replay_of,
             pending: c.is_pending(),
-            body_prefix: String::from_utf8_lossy(prefix).into(),
         };
         if let Some(o) = &c.outcome {
             row.apply_outcome(o);
@@ -86,8 +80,8 @@ impl Row {
         !self.pending && self.status.is_none() && self.error.is_some()
     }
 
-    /// Case-insensitive match of a lower-case `needle` against path, method, summary, status,
-    /// error and the body prefix.
+    /// Case-insensitive match of a lower-case `needle` against path, method, summary, status
+    /// and error (bodies are matched by the capture store, not here).
     pub fn matches(&self, needle: &str) -> bool {
         if needle.is_empty() {
             return true;
@@ -101,16 +95,15 @@ impl Row {
             self.method.as_str(),
             self.summary.as_deref().unwrap_or(""),
             self.error.as_deref().unwrap_or(""),
-            &self.body_prefix,
         ]
         .iter()
-        .any(|hay| contains_ignore_case(hay, needle))
+        .any(|hay| contains_ignore_case(hay.as_bytes(), needle))
     }
 }
 
-/// `hay` contains the lower-case `needle`, ignoring ASCII case in `hay`.
-fn contains_ignore_case(hay: &str, needle: &str) -> bool {
-    let (h, n) = (hay.as_bytes(), needle.as_bytes());
+/// `hay` (text or any bytes) contains the lower-case `needle`, ignoring ASCII case in `hay`.
+pub fn contains_ignore_case(hay: &[u8], needle: &str) -> bool {
+    let (h, n) = (hay, needle.as_bytes());
     let Some((&first, rest)) = n.split_first() else {
         return true;
     };
@@ -133,8 +126,9 @@ mod tests {
 
     #[test]
     fn contains_ignores_ascii_case() {
-        assert!(contains_ignore_case("User.Lifecycle", "lifecycle"));
-        assert!(!contains_ignore_case("abc", "abcd"));
-        assert!(contains_ignore_case("x", ""));
+        assert!(contains_ignore_case(b"User.Lifecycle", "lifecycle"));
+        assert!(!contains_ignore_case(b"abc", "abcd"));
+        assert!(contains_ignore_case(b"x", ""));
+        assert!(contains_ignore_case(&[0xff, b'A', b'b', 0], "ab"));
     }
 }

@@ -67,7 +67,10 @@ fn reduce(state: &mut AppState, action: Action) -> Option<Effect> {
             state.filter_input.pop();
             apply_filter(state);
         }
-        Action::FilterAccept => state.filtering = false,
+        Action::FilterAccept => {
+            state.filtering = false;
+            return body_search(state);
+        }
         Action::ToggleHelp => {
             state.overlay = match state.overlay {
                 Overlay::Help => Overlay::None,
@@ -77,6 +80,11 @@ fn reduce(state: &mut AppState, action: Action) -> Option<Effect> {
         Action::ToggleHeader => state.header_collapsed = !state.header_collapsed,
         Action::Quit => state.quit = true,
         Action::DetailLoaded(c) => show_detail(state, c),
+        Action::BodyMatches { needle, ids } => {
+            refilter(state, |rows| {
+                rows.set_body_matches(&needle, ids);
+            });
+        }
         Action::Notice(text) => state.notice = Some(text),
         Action::Popup { title, text } => state.overlay = Overlay::Popup { title, text },
     }
@@ -103,6 +111,10 @@ fn on_net(state: &mut AppState, ev: AgentEvent) -> Option<Effect> {
         AgentEvent::Welcome { backlog, .. } => state.backlog = Some(backlog),
         AgentEvent::Captured(c) => {
             let reload = state.detail.as_ref().is_some_and(|d| d.id == c.id);
+            note_body(state, c.id, c.request.body.as_bytes());
+            if let Some(r) = c.outcome.as_ref().and_then(|o| o.response.as_ref()) {
+                note_body(state, c.id, r.body.as_bytes());
+            }
             add_row(state, Row::from_capture(&c));
             if reload {
                 show_detail(state, c);
@@ -114,6 +126,9 @@ fn on_net(state: &mut AppState, ev: AgentEvent) -> Option<Effect> {
             answered_at_ms,
             outcome,
         } => {
+            if let Some(r) = &outcome.response {
+                note_body(state, id, r.body.as_bytes());
+            }
             let mut finished = None;
             state.rows.update(id, |r| {
                 let was_pending = r.pending;
@@ -196,9 +211,33 @@ fn back(state: &mut AppState) {
     }
 }
 
+/// Bodies are searched in the capture store when the user presses Enter on a filter (not on
+/// every keystroke: a scan of 100,000 bodies takes a noticeable fraction of a second and holds
+/// the store). Until then, and after any change to the filter, rows match on their own fields.
+fn body_search(state: &AppState) -> Option<Effect> {
+    let needle = state.rows.filter();
+    (!needle.is_empty() && !state.rows.has_body_matches())
+        .then(|| Effect::SearchBodies(needle.to_string()))
+}
+
+/// While body matches for the active filter are known, a new capture whose body contains the
+/// filter joins them (the reducer holds the whole capture at that moment; rows keep no body).
+fn note_body(state: &mut AppState, id: shared::EventId, body: &[u8]) {
+    let needle = state.rows.filter();
+    if state.rows.has_body_matches() && super::row::contains_ignore_case(body, needle) {
+        state.rows.note_body_match(id);
+    }
+}
+
 fn apply_filter(state: &mut AppState) {
+    let input = state.filter_input.clone();
+    refilter(state, |rows| rows.set_filter(&input));
+}
+
+/// Changes the visible rows with `f`, keeping the selection on the same row when not following.
+fn refilter(state: &mut AppState, f: impl FnOnce(&mut super::ring::RowRing)) {
     let selected = state.selected_row().map(|r| r.id);
-    state.rows.set_filter(&state.filter_input);
+    f(&mut state.rows);
     let len = state.rows.visible_len();
     state.selected = match selected.filter(|_| !state.follow) {
         Some(id) => (0..len)

@@ -294,16 +294,30 @@ fn filter_typing_backspace_accept_and_clear() {
     update(&mut s, Action::FilterAccept);
     assert!(!s.filtering);
     assert_eq!(s.rows.visible_len(), 1);
-    // Status and body substrings match too.
+    // Status substrings match too.
     s.filter_input.clear();
     "500".chars().for_each(|c| {
         update(&mut s, Action::FilterChar(c));
     });
     assert_eq!(selected_id(&s), Some(id(3)));
+    // Body substrings match once the store answered the search Enter starts.
     s.filter_input.clear();
-    "world".chars().for_each(|c| {
+    "World".chars().for_each(|c| {
         update(&mut s, Action::FilterChar(c));
     });
+    assert_eq!(s.rows.visible_len(), 0);
+    assert_eq!(
+        update(&mut s, Action::FilterAccept),
+        Some(Effect::SearchBodies("world".into()))
+    );
+    let ids = (1..=6).rev().map(id).collect();
+    update(
+        &mut s,
+        Action::BodyMatches {
+            needle: "world".into(),
+            ids,
+        },
+    );
     assert_eq!(s.rows.visible_len(), 6);
     update(&mut s, Action::Back);
     assert_eq!((s.filter_input.as_str(), s.rows.visible_len()), ("", 7));
@@ -340,4 +354,102 @@ fn help_header_popup_notice_and_quit() {
     assert!(!s.quit);
     update(&mut s, Action::Quit);
     assert!(s.quit);
+}
+
+#[test]
+fn enter_searches_bodies_once_per_filter() {
+    let mut s = mixed_state();
+    assert_eq!(
+        update(&mut s, Action::FilterAccept),
+        None,
+        "no filter, no search"
+    );
+    update(&mut s, Action::StartFilter);
+    update(&mut s, Action::FilterChar('h'));
+    assert_eq!(
+        update(&mut s, Action::FilterAccept),
+        Some(Effect::SearchBodies("h".into()))
+    );
+    let found = Action::BodyMatches {
+        needle: "h".into(),
+        ids: vec![id(1)],
+    };
+    update(&mut s, found);
+    assert_eq!(
+        update(&mut s, Action::FilterAccept),
+        None,
+        "already searched"
+    );
+    update(&mut s, Action::StartFilter);
+    update(&mut s, Action::FilterChar('e'));
+    assert_eq!(
+        update(&mut s, Action::FilterAccept),
+        Some(Effect::SearchBodies("he".into())),
+        "a changed filter searches again"
+    );
+}
+
+#[test]
+fn stale_body_matches_are_ignored_and_the_selection_stays() {
+    let mut s = mixed_state();
+    update(&mut s, Action::StartFilter);
+    for c in "hello".chars() {
+        update(&mut s, Action::FilterChar(c));
+    }
+    update(&mut s, Action::FilterAccept);
+    // The answer for an older prefix arrives late: ignored.
+    let stale = Action::BodyMatches {
+        needle: "hell".into(),
+        ids: vec![id(1)],
+    };
+    assert_eq!(update(&mut s, stale), None);
+    assert_eq!(s.rows.visible_len(), 0);
+    let found = Action::BodyMatches {
+        needle: "hello".into(),
+        ids: vec![id(5), id(2), id(1)],
+    };
+    update(&mut s, found);
+    assert_eq!((s.rows.visible_len(), selected_id(&s)), (3, Some(id(5))));
+    update(&mut s, Action::Up);
+    let again = Action::BodyMatches {
+        needle: "hello".into(),
+        ids: vec![id(5), id(2), id(1), id(3)],
+    };
+    update(&mut s, again);
+    assert_eq!((s.rows.visible_len(), selected_id(&s)), (4, Some(id(2))));
+}
+
+#[test]
+fn new_captures_join_known_body_matches_by_request_or_response_body() {
+    let mut s = mixed_state();
+    update(&mut s, Action::StartFilter);
+    for c in "needle".chars() {
+        update(&mut s, Action::FilterChar(c));
+    }
+    update(&mut s, Action::FilterAccept);
+    feed(&mut s, capture(8, b"a NEEDLE in the request"));
+    assert_eq!(s.rows.visible_len(), 0, "before the store answered");
+    let found = Action::BodyMatches {
+        needle: "needle".into(),
+        ids: vec![id(8)],
+    };
+    update(&mut s, found);
+    assert_eq!(s.rows.visible_len(), 1);
+    feed(&mut s, capture(9, b"hay"));
+    feed(&mut s, capture(10, b"a needle too"));
+    assert_eq!(s.rows.visible_len(), 2);
+    let reply = answered(capture(9, b"hay"), 200, r#"{"found":"Needle"}"#, 1_000);
+    update(
+        &mut s,
+        Action::Net(AgentEvent::Delivered {
+            id: id(9),
+            delivered_at_ms: T0,
+            answered_at_ms: T0 + 1,
+            outcome: reply.outcome.expect("answered"),
+        }),
+    );
+    let shown: Vec<_> = (0..s.rows.visible_len())
+        .filter_map(|i| s.rows.visible(i).map(|r| r.id))
+        .collect();
+    assert_eq!(shown, [id(8), id(9), id(10)]);
 }

@@ -38,7 +38,10 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
             Span::styled("/", Style::new().fg(Color::Cyan)),
             Span::raw(state.filter_input.clone()),
             Span::styled("█", Style::new().fg(Color::Cyan)),
-            Span::styled("  ⏎ keep · Esc clear", Style::new().fg(Color::DarkGray)),
+            Span::styled(
+                "  ⏎ keep + search bodies · Esc clear",
+                Style::new().fg(Color::DarkGray),
+            ),
         ]);
         frame.render_widget(Paragraph::new(line), area);
         return;
