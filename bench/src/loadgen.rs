@@ -260,3 +260,80 @@ pub async fn post_once(
     resp.into_body().collect().await?;
     Ok(status)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::Ordering;
+
+    fn spec(addr: SocketAddr, keep_alive: bool, payload: Payload) -> LoadSpec {
+        LoadSpec {
+            addr,
+            path: "/x".into(),
+            conns: 4,
+            keep_alive,
+            max_requests: 40,
+            duration: Duration::from_secs(10),
+            rate: None,
+            request_timeout: Duration::from_secs(5),
+            payload,
+        }
+    }
+
+    #[tokio::test]
+    async fn sends_exactly_the_requested_count_both_ways() {
+        tokio::time::timeout(Duration::from_secs(30), async {
+            let target = crate::target::spawn(0).await.expect("target");
+            for keep_alive in [true, false] {
+                target.stats.reset();
+                let r = run(spec(
+                    target.addr,
+                    keep_alive,
+                    Payload::Fixed(Bytes::from_static(b"{}")),
+                ))
+                .await;
+                assert_eq!((r.ok, r.errors), (40, 0), "{:?}", r.first_error);
+                assert_eq!(r.latencies_us.len(), 40);
+                assert!(r.latencies_us.windows(2).all(|w| w[0] <= w[1]));
+                assert_eq!(target.stats.count.load(Ordering::SeqCst), 40);
+                assert_eq!(target.stats.take_lags().len(), 40);
+            }
+        })
+        .await
+        .expect("test timed out");
+    }
+
+    #[tokio::test]
+    async fn a_dead_target_counts_errors_and_stops_in_time() {
+        tokio::time::timeout(Duration::from_secs(30), async {
+            let port = crate::procs::free_port().expect("port");
+            let mut s = spec(
+                SocketAddr::from(([127, 0, 0, 1], port)),
+                true,
+                Payload::Fixed(Bytes::new()),
+            );
+            s.duration = Duration::from_millis(200);
+            let r = run(s).await;
+            assert_eq!(r.ok, 0);
+            assert!(r.errors > 0 && r.first_error.is_some());
+        })
+        .await
+        .expect("test timed out");
+    }
+
+    #[test]
+    fn okta_payload_gets_a_fresh_event_id_each_time() {
+        let template =
+            Bytes::from_static(b"{\"eventId\":\"00000000-0000-0000-0000-000000000000\"}");
+        let p = Payload::Okta {
+            template: template.clone(),
+            id_at: 12,
+        };
+        let (a, b) = (p.body(), p.body());
+        assert_eq!(a.len(), template.len());
+        assert_ne!(a, b);
+        let v: serde_json::Value = serde_json::from_slice(&a).expect("still JSON");
+        let id = v["eventId"].as_str().expect("id");
+        assert!(uuid::Uuid::parse_str(id).is_ok() && id != "00000000-0000-0000-0000-000000000000");
+    }
+}

@@ -63,7 +63,7 @@ struct Cli {
     #[arg(long)]
     bin_dir: Option<PathBuf>,
     /// Where the JSON results go.
-    #[arg(long, default_value = "bench-results.json")]
+    #[arg(long, default_value = "target/bench-results.json")]
     json: PathBuf,
 }
 
@@ -177,6 +177,9 @@ async fn main() -> anyhow::Result<()> {
         large,
         notes,
     };
+    if let Some(dir) = cli.json.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
     std::fs::write(&cli.json, serde_json::to_vec_pretty(&report)?)
         .with_context(|| format!("writing {}", cli.json.display()))?;
     print!("{}", report::markdown(&report));
