@@ -1,6 +1,7 @@
 //! The hookrelay relay: receives webhooks at `/h/{source}`, answers Okta's verification,
 //! stores every event durably and pushes it to connected agents over `/agent/connect`.
 
+pub mod acme;
 pub mod admin;
 pub mod config;
 pub mod error;

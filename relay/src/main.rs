@@ -157,6 +157,24 @@ struct ServeArgs {
     /// TLS private key (PEM) for --tls-cert. Reloaded on SIGHUP.
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// Obtain and renew a certificate for this DNS name by ACME (TLS-ALPN-01 on --listen,
+    /// which must be reachable on port 443 under that name); cached in the data directory.
+    #[arg(
+        long,
+        value_name = "DOMAIN",
+        requires = "acme_email",
+        conflicts_with = "tls_cert"
+    )]
+    acme_domain: Option<String>,
+    /// Contact email for the ACME account.
+    #[arg(long, value_name = "EMAIL")]
+    acme_email: Option<String>,
+    /// ACME directory URL.
+    #[arg(long, value_name = "URL", default_value = relay::acme::LETS_ENCRYPT)]
+    acme_directory: String,
+    /// Extra root certificate (PEM) trusted for the ACME directory's HTTPS (test CAs).
+    #[arg(long, value_name = "FILE", hide = true)]
+    acme_root: Option<PathBuf>,
     /// A reverse proxy whose X-Forwarded-For is believed (CIDR; repeatable).
     #[arg(long, value_name = "CIDR")]
     trusted_proxy: Vec<relay::proxy::Cidr>,
@@ -283,11 +301,33 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     config.tls = resolver
         .clone()
         .map(|r| r as Arc<dyn rustls::server::ResolvesServerCert>);
-    let scheme = if resolver.is_some() { "https" } else { "http" };
+    let acme = match (&args.acme_domain, &args.acme_email) {
+        (Some(domain), Some(email)) => {
+            let opts = relay::acme::AcmeOptions {
+                domain: domain.clone(),
+                email: email.clone(),
+                directory: args.acme_directory.clone(),
+                cache_dir: args.data.join("acme"),
+                directory_root: args.acme_root.clone(),
+            };
+            let acme_resolver = Arc::new(relay::acme::AcmeResolver::default());
+            config.tls = Some(acme_resolver.clone());
+            Some((opts, acme_resolver))
+        }
+        _ => None,
+    };
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let shutdown = CancellationToken::new();
     let handle = relay::spawn(listener, Arc::new(store), config, shutdown.clone())?;
     if let Some(resolver) = resolver {
         tokio::spawn(reload_on_sighup(resolver));
+    }
+    if let Some((opts, acme_resolver)) = acme {
+        tokio::spawn(relay::acme::maintain(opts, acme_resolver, shutdown.clone()));
     }
     // A plain line (not a log record) so scripts and tests can read the bound address.
     eprintln!("hookrelay relay listening on {scheme}://{}", handle.addr);
