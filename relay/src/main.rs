@@ -152,25 +152,44 @@ struct ServeArgs {
     #[arg(long, default_value_t = 50_000)]
     max_queued_events: u64,
     /// TLS certificate chain (PEM); serve HTTPS. Reloaded on SIGHUP.
-    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    #[arg(
+        long,
+        hide_env_values = true,
+        env = "HOOKRELAY_TLS_CERT",
+        value_name = "FILE",
+        requires = "tls_key"
+    )]
     tls_cert: Option<PathBuf>,
     /// TLS private key (PEM) for --tls-cert. Reloaded on SIGHUP.
-    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    #[arg(
+        long,
+        hide_env_values = true,
+        env = "HOOKRELAY_TLS_KEY",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
     tls_key: Option<PathBuf>,
     /// Obtain and renew a certificate for this DNS name by ACME (TLS-ALPN-01 on --listen,
     /// which must be reachable on port 443 under that name); cached in the data directory.
     #[arg(
         long,
+        hide_env_values = true,
+        env = "HOOKRELAY_ACME_DOMAIN",
         value_name = "DOMAIN",
         requires = "acme_email",
         conflicts_with = "tls_cert"
     )]
     acme_domain: Option<String>,
     /// Contact email for the ACME account.
-    #[arg(long, value_name = "EMAIL")]
+    #[arg(
+        long,
+        hide_env_values = true,
+        env = "HOOKRELAY_ACME_EMAIL",
+        value_name = "EMAIL"
+    )]
     acme_email: Option<String>,
     /// ACME directory URL.
-    #[arg(long, value_name = "URL", default_value = relay::acme::LETS_ENCRYPT)]
+    #[arg(long, hide_env_values = true, env = "HOOKRELAY_ACME_DIRECTORY", value_name = "URL", default_value = relay::acme::LETS_ENCRYPT)]
     acme_directory: String,
     /// Extra root certificate (PEM) trusted for the ACME directory's HTTPS (test CAs).
     #[arg(long, value_name = "FILE", hide = true)]
