@@ -3,6 +3,7 @@
 
 pub mod acme;
 pub mod admin;
+pub mod admin_cli;
 pub mod config;
 pub mod error;
 pub mod hub;
