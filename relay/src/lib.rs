@@ -1,7 +1,9 @@
 //! The hookrelay relay: receives webhooks at `/h/{source}`, answers Okta's verification,
 //! stores every event durably and pushes it to connected agents over `/agent/connect`.
 
+pub mod acme;
 pub mod admin;
+pub mod admin_cli;
 pub mod config;
 pub mod error;
 pub mod hub;

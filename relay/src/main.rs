@@ -3,7 +3,6 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use relay::store::sqlite::SqliteStore;
-use relay::store::Store;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -27,52 +26,10 @@ enum Command {
     Serve(Box<ServeArgs>),
     /// Manage agent tokens.
     #[command(subcommand)]
-    Token(TokenCommand),
+    Token(relay::admin_cli::TokenCommand),
     /// Manage sources (sender authentication); applies to a running relay within a second.
     #[command(subcommand)]
-    Source(SourceCommand),
-}
-
-#[derive(Subcommand)]
-enum SourceCommand {
-    /// Create a source or change its settings.
-    Set {
-        /// Data directory of the relay.
-        #[arg(
-            long,
-            hide_env_values = true,
-            env = "HOOKRELAY_DATA",
-            default_value = "./relay-data"
-        )]
-        data: PathBuf,
-        /// The source name (webhooks go to /h/NAME).
-        source: String,
-        /// Require senders to present this header verbatim, 'NAME: VALUE' (Okta's
-        /// "Authentication field" and "Authentication secret"); others get 401.
-        #[arg(
-            long,
-            value_name = "'NAME: VALUE'",
-            conflicts_with = "no_require_header"
-        )]
-        require_header: Option<String>,
-        /// Stop requiring a sender header.
-        #[arg(long)]
-        no_require_header: bool,
-    },
-    /// List sources and their settings (never secrets).
-    List {
-        /// Data directory of the relay.
-        #[arg(
-            long,
-            hide_env_values = true,
-            env = "HOOKRELAY_DATA",
-            default_value = "./relay-data"
-        )]
-        data: PathBuf,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Source(relay::admin_cli::SourceCommand),
 }
 
 #[derive(clap::Args)]
@@ -152,65 +109,54 @@ struct ServeArgs {
     #[arg(long, default_value_t = 50_000)]
     max_queued_events: u64,
     /// TLS certificate chain (PEM); serve HTTPS. Reloaded on SIGHUP.
-    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    #[arg(
+        long,
+        hide_env_values = true,
+        env = "HOOKRELAY_TLS_CERT",
+        value_name = "FILE",
+        requires = "tls_key"
+    )]
     tls_cert: Option<PathBuf>,
     /// TLS private key (PEM) for --tls-cert. Reloaded on SIGHUP.
-    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    #[arg(
+        long,
+        hide_env_values = true,
+        env = "HOOKRELAY_TLS_KEY",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
     tls_key: Option<PathBuf>,
+    /// Obtain and renew a certificate for this DNS name by ACME (TLS-ALPN-01 on --listen,
+    /// which must be reachable on port 443 under that name); cached in the data directory.
+    #[arg(
+        long,
+        hide_env_values = true,
+        env = "HOOKRELAY_ACME_DOMAIN",
+        value_name = "DOMAIN",
+        requires = "acme_email",
+        conflicts_with = "tls_cert"
+    )]
+    acme_domain: Option<String>,
+    /// Contact email for the ACME account.
+    #[arg(
+        long,
+        hide_env_values = true,
+        env = "HOOKRELAY_ACME_EMAIL",
+        value_name = "EMAIL"
+    )]
+    acme_email: Option<String>,
+    /// ACME directory URL.
+    #[arg(long, hide_env_values = true, env = "HOOKRELAY_ACME_DIRECTORY", value_name = "URL", default_value = relay::acme::LETS_ENCRYPT)]
+    acme_directory: String,
+    /// Extra root certificate (PEM) trusted for the ACME directory's HTTPS (test CAs).
+    #[arg(long, value_name = "FILE", hide = true)]
+    acme_root: Option<PathBuf>,
     /// A reverse proxy whose X-Forwarded-For is believed (CIDR; repeatable).
     #[arg(long, value_name = "CIDR")]
     trusted_proxy: Vec<relay::proxy::Cidr>,
     /// Peers allowed to read /metrics (CIDR; repeatable); loopback when not given.
     #[arg(long, value_name = "CIDR")]
     metrics_allow: Vec<relay::proxy::Cidr>,
-}
-
-#[derive(Subcommand)]
-enum TokenCommand {
-    /// Create a token for a source and print it (only the token, on stdout).
-    Create {
-        /// Data directory of the relay.
-        #[arg(
-            long,
-            hide_env_values = true,
-            env = "HOOKRELAY_DATA",
-            default_value = "./relay-data"
-        )]
-        data: PathBuf,
-        /// The source the token may listen on.
-        #[arg(long)]
-        source: String,
-        /// A label.
-        #[arg(long, default_value = "")]
-        name: String,
-    },
-    /// List tokens (never their secrets).
-    List {
-        /// Data directory of the relay.
-        #[arg(
-            long,
-            hide_env_values = true,
-            env = "HOOKRELAY_DATA",
-            default_value = "./relay-data"
-        )]
-        data: PathBuf,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Revoke a token; its live sessions close within a second.
-    Revoke {
-        /// Data directory of the relay.
-        #[arg(
-            long,
-            hide_env_values = true,
-            env = "HOOKRELAY_DATA",
-            default_value = "./relay-data"
-        )]
-        data: PathBuf,
-        /// The token id (from `relay token list`).
-        id: String,
-    },
 }
 
 #[tokio::main]
@@ -225,8 +171,8 @@ async fn main() {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve(*args).await,
-        Command::Token(cmd) => token(cmd),
-        Command::Source(cmd) => source(cmd),
+        Command::Token(cmd) => relay::admin_cli::token(cmd),
+        Command::Source(cmd) => relay::admin_cli::source(cmd),
     }
 }
 
@@ -284,11 +230,33 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     config.tls = resolver
         .clone()
         .map(|r| r as Arc<dyn rustls::server::ResolvesServerCert>);
-    let scheme = if resolver.is_some() { "https" } else { "http" };
+    let acme = match (&args.acme_domain, &args.acme_email) {
+        (Some(domain), Some(email)) => {
+            let opts = relay::acme::AcmeOptions {
+                domain: domain.clone(),
+                email: email.clone(),
+                directory: args.acme_directory.clone(),
+                cache_dir: args.data.join("acme"),
+                directory_root: args.acme_root.clone(),
+            };
+            let acme_resolver = Arc::new(relay::acme::AcmeResolver::default());
+            config.tls = Some(acme_resolver.clone());
+            Some((opts, acme_resolver))
+        }
+        _ => None,
+    };
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let shutdown = CancellationToken::new();
     let handle = relay::spawn(listener, Arc::new(store), config, shutdown.clone())?;
     if let Some(resolver) = resolver {
         tokio::spawn(reload_on_sighup(resolver));
+    }
+    if let Some((opts, acme_resolver)) = acme {
+        tokio::spawn(relay::acme::maintain(opts, acme_resolver, shutdown.clone()));
     }
     // A plain line (not a log record) so scripts and tests can read the bound address.
     eprintln!("hookrelay relay listening on {scheme}://{}", handle.addr);
@@ -336,87 +304,4 @@ async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
-}
-
-fn source(cmd: SourceCommand) -> anyhow::Result<()> {
-    match cmd {
-        SourceCommand::Set {
-            data,
-            source,
-            require_header,
-            no_require_header,
-        } => {
-            validate_source(&source)?;
-            let auth = require_header
-                .as_deref()
-                .map(relay::admin::parse_require_header)
-                .transpose()?;
-            let store = SqliteStore::open_dir(&data)?;
-            store.ensure_source(&source)?;
-            if let Some(auth) = &auth {
-                store.set_sender_auth(&source, Some(auth))?;
-                eprintln!("source {source}: senders must present header {}", auth.name);
-            } else if no_require_header {
-                store.set_sender_auth(&source, None)?;
-                eprintln!("source {source}: no sender header required");
-            } else {
-                eprintln!("source {source} exists");
-            }
-        }
-        SourceCommand::List { data, json } => {
-            let store = SqliteStore::open_dir(&data)?;
-            let views = relay::admin::list(&store)?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&views)?);
-            } else {
-                print!("{}", relay::admin::render_table(&views));
-            }
-        }
-    }
-    Ok(())
-}
-
-fn token(cmd: TokenCommand) -> anyhow::Result<()> {
-    match cmd {
-        TokenCommand::Create { data, source, name } => {
-            validate_source(&source)?;
-            let store = SqliteStore::open_dir(&data)?;
-            let (_, secret) = relay::tokens::create(&store, &source, &name)?;
-            println!("{secret}");
-        }
-        TokenCommand::List { data, json } => {
-            let store = SqliteStore::open_dir(&data)?;
-            let tokens = store.tokens()?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&tokens)?);
-            } else {
-                println!(
-                    "{:<18} {:<16} {:<16} {:<14} LAST USED",
-                    "ID", "NAME", "SOURCE", "CREATED"
-                );
-                for t in tokens {
-                    println!(
-                        "{:<18} {:<16} {:<16} {:<14} {}",
-                        t.id,
-                        t.name,
-                        t.source,
-                        t.created_ms,
-                        t.last_used_ms.map_or("never".into(), |v| v.to_string())
-                    );
-                }
-            }
-        }
-        TokenCommand::Revoke { data, id } => {
-            let store = SqliteStore::open_dir(&data)?;
-            if !store.revoke_token(&id)? {
-                anyhow::bail!("no token with id {id:?}");
-            }
-            eprintln!("revoked {id}");
-        }
-    }
-    Ok(())
-}
-
-fn validate_source(name: &str) -> anyhow::Result<()> {
-    relay::admin::validate_source(name)
 }

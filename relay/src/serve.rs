@@ -63,7 +63,13 @@ pub async fn serve(
                     let handshake =
                         tokio::time::timeout(opts.header_read_timeout, acceptor.accept(stream));
                     match handshake.await {
-                        Ok(Ok(tls)) => serve_conn(tls, peer, router, &opts, shutdown).await,
+                        Ok(Ok(tls)) => {
+                            // A TLS-ALPN-01 validator only needs the handshake.
+                            if tls.get_ref().1.alpn_protocol() == Some(crate::acme::ACME_TLS_ALPN) {
+                                return;
+                            }
+                            serve_conn(tls, peer, router, &opts, shutdown).await
+                        }
                         Ok(Err(err)) => tracing::debug!(%peer, %err, "TLS handshake failed"),
                         Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
                     }

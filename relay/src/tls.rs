@@ -97,6 +97,6 @@ pub fn acceptor(resolver: Arc<dyn ResolvesServerCert>) -> anyhow::Result<TlsAcce
         .context("choosing TLS versions")?
         .with_no_client_auth()
         .with_cert_resolver(resolver);
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.alpn_protocols = vec![b"http/1.1".to_vec(), crate::acme::ACME_TLS_ALPN.to_vec()];
     Ok(TlsAcceptor::from(Arc::new(config)))
 }

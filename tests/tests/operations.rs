@@ -1,0 +1,361 @@
+//! Operating the relay: /metrics, graceful shutdown (in-process and on SIGTERM), the
+//! `relay source` CLI, `--help` and logs that never show secrets.
+
+use futures_util::{SinkExt, StreamExt};
+use hookrelay_tests::*;
+use relay::store::SenderAuth;
+use shared::Mode;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_tungstenite::tungstenite::Message;
+
+const SECRET: &str = "okta-shared-s3cret-value";
+
+fn require(relay: &TestRelay, source: &str, value: Option<&str>) {
+    let auth = value.map(|v| SenderAuth {
+        name: "Authorization".into(),
+        value: v.into(),
+    });
+    relay
+        .handle
+        .state
+        .store
+        .set_sender_auth(source, auth.as_ref())
+        .expect("set sender auth");
+}
+
+async fn post_auth(url: &str, auth: Option<&str>, body: &str) -> client::Answer {
+    let mut headers: Vec<(&str, &[u8])> = vec![("content-type", b"application/json")];
+    if let Some(a) = auth {
+        headers.push(("authorization", a.as_bytes()));
+    }
+    client::send("POST", url, &headers, body.to_string())
+        .await
+        .expect("send")
+}
+
+/// Opens a raw websocket, sends `hello`, returns the close code the relay sent.
+async fn close_code_for(relay_url: &str, hello: &str) -> Option<u16> {
+    let url = agent::connection::connect_url(relay_url);
+    let (mut ws, _) = tokio_tungstenite::connect_async(&url)
+        .await
+        .expect("connect");
+    ws.send(Message::Text(hello.to_string().into()))
+        .await
+        .expect("send hello");
+    while let Some(Ok(msg)) = ws.next().await {
+        if let Message::Close(frame) = msg {
+            return frame.map(|f| u16::from(f.code));
+        }
+    }
+    None
+}
+
+#[tokio::test]
+async fn metrics_show_requests_agents_and_store_without_secrets() {
+    with_timeout(async {
+        let relay = spawn_relay(test_config()).await;
+        let token = relay.token("okta");
+        require(&relay, "okta", Some(SECRET));
+        let mut target = spawn_target(Reply::default()).await;
+        let mut agent = spawn_agent(agent_options(&relay.url, &token, &target.url(), Mode::Ack));
+        agent.connected().await;
+        let url = relay.hook_url("okta");
+        assert_eq!(post_auth(&url, Some(SECRET), "one").await.status, 200);
+        assert_eq!(post_auth(&url, None, "no").await.status, 401);
+        target.next().await;
+        let _ = client::post_json(&relay.hook_url("nope"), "{}").await;
+        let m = client::send("GET", &format!("{}/metrics", relay.url), &[], "")
+            .await
+            .expect("metrics");
+        assert_eq!(m.status, 200);
+        let text = m.text();
+        for needle in [
+            "hookrelay_requests_total{source=\"okta\",status=\"200\"} 1",
+            "hookrelay_requests_total{source=\"okta\",status=\"401\"} 1",
+            "hookrelay_requests_total{source=\"_unknown\",status=\"404\"} 1",
+            "hookrelay_events_stored_total{source=\"okta\"} 1",
+            "hookrelay_agents_connected{source=\"okta\"} 1",
+            "hookrelay_delivery_lag_events{source=\"okta\"}",
+            "hookrelay_store_bytes ",
+        ] {
+            assert!(text.contains(needle), "missing {needle} in\n{text}");
+        }
+        assert!(!text.contains(SECRET));
+        assert!(!text.contains(&token));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn metrics_are_hidden_from_peers_not_allowed() {
+    with_timeout(async {
+        let config = relay::Config {
+            metrics_allow: vec!["10.0.0.0/8".parse().expect("cidr")],
+            ..test_config()
+        };
+        let relay = spawn_relay(config).await;
+        let m = client::send("GET", &format!("{}/metrics", relay.url), &[], "")
+            .await
+            .expect("metrics");
+        assert_eq!(m.status, 404);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn shutdown_finishes_in_flight_requests_and_closes_sessions_going_away() {
+    with_timeout(async {
+        let config = relay::Config {
+            body_read_timeout: Duration::from_secs(10),
+            ..test_config()
+        };
+        let relay = spawn_relay(config).await;
+        let token = relay.token("okta");
+        let hello = format!(
+            r#"{{"type":"hello","version":{},"token":"{token}","source":"okta","mode":"ack","agent_id":"a","window":1}}"#,
+            shared::PROTOCOL_VERSION
+        );
+        let url = agent::connection::connect_url(&relay.url);
+        let (mut ws, _) = tokio_tungstenite::connect_async(&url)
+            .await
+            .expect("connect");
+        ws.send(Message::Text(hello.into())).await.expect("hello");
+        // Welcome arrives first.
+        let first = ws.next().await.expect("frame").expect("ok");
+        assert!(matches!(first, Message::Text(_)), "{first:?}");
+        // An in-flight request: headers sent, body still coming.
+        let mut slow = tokio::net::TcpStream::connect(relay.handle.addr)
+            .await
+            .expect("connect");
+        slow.write_all(b"POST /h/okta HTTP/1.1\r\nhost: x\r\ncontent-length: 8\r\n\r\nhalf")
+            .await
+            .expect("write");
+        // Let the relay start reading the body before shutting down.
+        let mut probe = [0u8; 1];
+        assert!(
+            tokio::time::timeout(Duration::from_millis(200), slow.peek(&mut probe))
+                .await
+                .is_err(),
+            "no answer before the body is complete"
+        );
+        relay.shutdown.cancel();
+        slow.write_all(b"done").await.expect("write rest");
+        let mut buf = Vec::new();
+        slow.read_to_end(&mut buf).await.expect("read");
+        let text = String::from_utf8_lossy(&buf);
+        assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+        let mut code = None;
+        while let Some(msg) = ws.next().await {
+            if let Ok(Message::Close(frame)) = msg {
+                code = frame.map(|f| u16::from(f.code));
+                break;
+            }
+        }
+        assert_eq!(code, Some(shared::close::GOING_AWAY));
+        relay.handle.join.await.expect("join").expect("relay ok");
+        let store = relay::store::sqlite::SqliteStore::open_dir(relay.dir.path()).expect("open");
+        use relay::store::Store;
+        assert_eq!(store.stats("okta").expect("stats").0, 1);
+    })
+    .await;
+}
+
+fn relay_cmd(args: &[&str], data: &std::path::Path) -> std::process::Output {
+    std::process::Command::new(bin_path("relay"))
+        .args(args)
+        .arg("--data")
+        .arg(data)
+        .output()
+        .expect("run relay")
+}
+
+#[test]
+fn source_cli_sets_lists_and_never_prints_the_secret() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let header = format!("Authorization: {SECRET}");
+    let out = relay_cmd(
+        &["source", "set", "okta", "--require-header", &header],
+        data.path(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(printed.contains("Authorization"), "{printed}");
+    assert!(!printed.contains(SECRET), "{printed}");
+    let out = relay_cmd(&["source", "list", "--json"], data.path());
+    assert!(out.status.success());
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(list[0]["name"], "okta");
+    assert_eq!(list[0]["requires_header"], true);
+    assert_eq!(list[0]["header_name"], "Authorization");
+    let table = relay_cmd(&["source", "list"], data.path());
+    let table = String::from_utf8_lossy(&table.stdout).into_owned();
+    assert!(table.contains("Authorization (required)"), "{table}");
+    assert!(!table.contains(SECRET) && !list.to_string().contains(SECRET));
+    // Bad input: a clear error, nonzero exit, secret not echoed.
+    let out = relay_cmd(
+        &[
+            "source",
+            "set",
+            "okta",
+            "--require-header",
+            "no-colon-secret",
+        ],
+        data.path(),
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("NAME: VALUE"), "{err}");
+    let out = relay_cmd(
+        &["source", "set", "okta", "--no-require-header"],
+        data.path(),
+    );
+    assert!(out.status.success());
+    let out = relay_cmd(&["source", "list", "--json"], data.path());
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(list[0]["requires_header"], false);
+}
+
+#[test]
+fn help_output_shows_no_environment_values() {
+    let out = std::process::Command::new(bin_path("relay"))
+        .args(["serve", "--help"])
+        .env("HOOKRELAY_PUBLIC_URL", "https://leak.example/SECRETISH")
+        .env("HOOKRELAY_DATA", "/leak/SECRETISH")
+        .output()
+        .expect("help");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("--rate-limit"), "{text}");
+    assert!(!text.contains("SECRETISH"), "{text}");
+}
+
+#[tokio::test]
+async fn secrets_never_appear_in_relay_logs() {
+    use tokio::io::AsyncBufReadExt;
+    with_timeout(async {
+        let data = tempfile::tempdir().expect("tempdir");
+        let header = format!("Authorization: {SECRET}");
+        assert!(relay_cmd(&["source", "set", "okta", "--require-header", &header], data.path())
+            .status
+            .success());
+        let out = relay_cmd(&["token", "create", "--source", "okta"], data.path());
+        let token = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        assert!(token.starts_with("hr_"), "{token}");
+        let mut child = tokio::process::Command::new(bin_path("relay"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json", "--data"])
+            .arg(data.path())
+            .env("RUST_LOG", "trace")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn relay");
+        let stderr = child.stderr.take().expect("stderr");
+        let mut lines = tokio::io::BufReader::new(stderr).lines();
+        let mut log = String::new();
+        let addr = loop {
+            let line = lines.next_line().await.expect("read").expect("relay exited");
+            log.push_str(&line);
+            log.push('\n');
+            if let Some(rest) = line.strip_prefix("hookrelay relay listening on http://") {
+                break rest.trim().to_string();
+            }
+        };
+        let base = format!("http://{addr}");
+        let url = format!("{base}/h/okta");
+        assert_eq!(post_auth(&url, Some(SECRET), "ok").await.status, 200);
+        assert_eq!(post_auth(&url, Some("wrong-secret-value"), "no").await.status, 401);
+        let hello = format!(
+            r#"{{"type":"hello","version":{},"token":"{token}","source":"okta","mode":"ack","agent_id":"a","window":1}}"#,
+            shared::PROTOCOL_VERSION
+        );
+        let wrong = hello.replace(&token, &format!("{token}x"));
+        assert_eq!(
+            close_code_for(&base, &wrong).await,
+            Some(shared::close::UNAUTHORIZED)
+        );
+        let url_ws = agent::connection::connect_url(&base);
+        let (mut ws, _) = tokio_tungstenite::connect_async(&url_ws).await.expect("connect");
+        ws.send(Message::Text(hello.into())).await.expect("hello");
+        let _ = ws.next().await;
+        drop(ws);
+        let m = client::send("GET", &format!("{base}/metrics"), &[], "")
+            .await
+            .expect("metrics");
+        assert!(!m.text().contains(SECRET) && !m.text().contains(&token));
+        child.start_kill().expect("kill");
+        let _ = child.wait().await;
+        while let Ok(Some(line)) = lines.next_line().await {
+            log.push_str(&line);
+            log.push('\n');
+        }
+        assert!(log.contains("agent connected"), "{log}");
+        assert!(!log.contains(SECRET), "{log}");
+        assert!(!log.contains("wrong-secret-value"), "{log}");
+        assert!(!log.contains(&token), "{log}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn sigterm_closes_sessions_going_away_and_exits_cleanly() {
+    use tokio::io::AsyncBufReadExt;
+    with_timeout(async {
+        let data = tempfile::tempdir().expect("tempdir");
+        let out = relay_cmd(&["token", "create", "--source", "okta"], data.path());
+        let token = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let mut child = tokio::process::Command::new(bin_path("relay"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+            .arg(data.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn relay");
+        let stderr = child.stderr.take().expect("stderr");
+        let mut lines = tokio::io::BufReader::new(stderr).lines();
+        let addr = loop {
+            let line = lines.next_line().await.expect("read").expect("relay exited");
+            if let Some(rest) = line.strip_prefix("hookrelay relay listening on http://") {
+                break rest.trim().to_string();
+            }
+        };
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let base = format!("http://{addr}");
+        let hello = format!(
+            r#"{{"type":"hello","version":{},"token":"{token}","source":"okta","mode":"ack","agent_id":"a","window":1}}"#,
+            shared::PROTOCOL_VERSION
+        );
+        let url = agent::connection::connect_url(&base);
+        let (mut ws, _) = tokio_tungstenite::connect_async(&url).await.expect("connect");
+        ws.send(Message::Text(hello.into())).await.expect("hello");
+        let first = ws.next().await.expect("frame").expect("ok");
+        assert!(matches!(first, Message::Text(_)), "{first:?}");
+        let pid = child.id().expect("pid").to_string();
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill -TERM");
+        assert!(status.success());
+        let mut code = None;
+        while let Some(Ok(msg)) = ws.next().await {
+            if let Message::Close(frame) = msg {
+                code = frame.map(|f| u16::from(f.code));
+                break;
+            }
+        }
+        assert_eq!(code, Some(shared::close::GOING_AWAY));
+        drop(ws);
+        let exit = child.wait().await.expect("wait");
+        assert!(exit.success(), "{exit:?}");
+    })
+    .await;
+}
