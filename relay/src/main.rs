@@ -105,7 +105,7 @@ struct ServeArgs {
     /// Most agents connected to one source (close code 4006 above).
     #[arg(long, default_value_t = 16)]
     max_agents_per_source: usize,
-    /// Most events retained per source before senders get 503 with Retry-After; 0 disables.
+    /// Most events per source waiting for an agent's ack before senders get 503 with Retry-After; 0 disables.
     #[arg(long, default_value_t = 50_000)]
     max_queued_events: u64,
     /// TLS certificate chain (PEM); serve HTTPS. Reloaded on SIGHUP.
