@@ -111,6 +111,14 @@ pub async fn start_relay(bin_dir: &Path, dir: &Path) -> anyhow::Result<(Proc, u1
             format!("127.0.0.1:{port}"),
             "--data".into(),
             data.display().to_string(),
+            // The operational limits guard a public relay; the benchmark measures raw capacity
+            // (and connects thousands of idle agents to one source).
+            "--rate-limit".into(),
+            "0".into(),
+            "--max-queued-events".into(),
+            "0".into(),
+            "--max-agents-per-source".into(),
+            "100000".into(),
         ],
         &dir.join("relay.log"),
     )?;
