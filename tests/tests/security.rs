@@ -1,56 +1,14 @@
 //! Self-hosting safety: sender authentication, request limits, agents per source and token
 //! revocation — each with another source served throughout.
 
-use futures_util::{SinkExt, StreamExt};
 use hookrelay_tests::*;
 use relay::limits::RateLimit;
 use relay::store::SenderAuth;
 use shared::Mode;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio_tungstenite::tungstenite::Message;
 
-const SECRET: &str = "okta-shared-s3cret-value";
-
-fn require(relay: &TestRelay, source: &str, value: Option<&str>) {
-    let auth = value.map(|v| SenderAuth {
-        name: "Authorization".into(),
-        value: v.into(),
-    });
-    relay
-        .handle
-        .state
-        .store
-        .set_sender_auth(source, auth.as_ref())
-        .expect("set sender auth");
-}
-
-async fn post_auth(url: &str, auth: Option<&str>, body: &str) -> client::Answer {
-    let mut headers: Vec<(&str, &[u8])> = vec![("content-type", b"application/json")];
-    if let Some(a) = auth {
-        headers.push(("authorization", a.as_bytes()));
-    }
-    client::send("POST", url, &headers, body.to_string())
-        .await
-        .expect("send")
-}
-
-/// Opens a raw websocket, sends `hello`, returns the close code the relay sent.
-async fn close_code_for(relay_url: &str, hello: &str) -> Option<u16> {
-    let url = agent::connection::connect_url(relay_url);
-    let (mut ws, _) = tokio_tungstenite::connect_async(&url)
-        .await
-        .expect("connect");
-    ws.send(Message::Text(hello.to_string().into()))
-        .await
-        .expect("send hello");
-    while let Some(Ok(msg)) = ws.next().await {
-        if let Message::Close(frame) = msg {
-            return frame.map(|f| u16::from(f.code));
-        }
-    }
-    None
-}
+use hookrelay_tests::auth::*;
 
 #[tokio::test]
 async fn missing_or_wrong_sender_header_is_401_and_nothing_is_forwarded() {
