@@ -7,18 +7,32 @@ use clap::Subcommand;
 use std::path::PathBuf;
 
 /// `relay source …`.
+/// The data directory of the relay these commands act on (a running relay's is fine).
+#[derive(clap::Args)]
+pub struct DataDir {
+    /// Data directory of the relay.
+    #[arg(
+        long = "data",
+        value_name = "DATA",
+        hide_env_values = true,
+        env = "HOOKRELAY_DATA",
+        default_value = "./relay-data"
+    )]
+    path: PathBuf,
+}
+
+impl DataDir {
+    fn open(&self) -> anyhow::Result<SqliteStore> {
+        SqliteStore::open_dir(&self.path)
+    }
+}
+
 #[derive(Subcommand)]
 pub enum SourceCommand {
     /// Create a source or change its settings.
     Set {
-        /// Data directory of the relay.
-        #[arg(
-            long,
-            hide_env_values = true,
-            env = "HOOKRELAY_DATA",
-            default_value = "./relay-data"
-        )]
-        data: PathBuf,
+        #[command(flatten)]
+        data: DataDir,
         /// The source name (webhooks go to /h/NAME).
         source: String,
         /// Require senders to present this header verbatim, 'NAME: VALUE' (Okta's
@@ -35,14 +49,8 @@ pub enum SourceCommand {
     },
     /// List sources and their settings (never secrets).
     List {
-        /// Data directory of the relay.
-        #[arg(
-            long,
-            hide_env_values = true,
-            env = "HOOKRELAY_DATA",
-            default_value = "./relay-data"
-        )]
-        data: PathBuf,
+        #[command(flatten)]
+        data: DataDir,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -54,14 +62,8 @@ pub enum SourceCommand {
 pub enum TokenCommand {
     /// Create a token for a source and print it (only the token, on stdout).
     Create {
-        /// Data directory of the relay.
-        #[arg(
-            long,
-            hide_env_values = true,
-            env = "HOOKRELAY_DATA",
-            default_value = "./relay-data"
-        )]
-        data: PathBuf,
+        #[command(flatten)]
+        data: DataDir,
         /// The source the token may listen on.
         #[arg(long)]
         source: String,
@@ -71,28 +73,16 @@ pub enum TokenCommand {
     },
     /// List tokens (never their secrets).
     List {
-        /// Data directory of the relay.
-        #[arg(
-            long,
-            hide_env_values = true,
-            env = "HOOKRELAY_DATA",
-            default_value = "./relay-data"
-        )]
-        data: PathBuf,
+        #[command(flatten)]
+        data: DataDir,
         /// Print JSON.
         #[arg(long)]
         json: bool,
     },
     /// Revoke a token; its live sessions close within a second.
     Revoke {
-        /// Data directory of the relay.
-        #[arg(
-            long,
-            hide_env_values = true,
-            env = "HOOKRELAY_DATA",
-            default_value = "./relay-data"
-        )]
-        data: PathBuf,
+        #[command(flatten)]
+        data: DataDir,
         /// The token id (from `relay token list`).
         id: String,
     },
@@ -112,7 +102,7 @@ pub fn source(cmd: SourceCommand) -> anyhow::Result<()> {
                 .as_deref()
                 .map(crate::admin::parse_require_header)
                 .transpose()?;
-            let store = SqliteStore::open_dir(&data)?;
+            let store = data.open()?;
             store.ensure_source(&source)?;
             if let Some(auth) = &auth {
                 store.set_sender_auth(&source, Some(auth))?;
@@ -125,7 +115,7 @@ pub fn source(cmd: SourceCommand) -> anyhow::Result<()> {
             }
         }
         SourceCommand::List { data, json } => {
-            let store = SqliteStore::open_dir(&data)?;
+            let store = data.open()?;
             let views = crate::admin::list(&store)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&views)?);
@@ -142,12 +132,12 @@ pub fn token(cmd: TokenCommand) -> anyhow::Result<()> {
     match cmd {
         TokenCommand::Create { data, source, name } => {
             validate_source(&source)?;
-            let store = SqliteStore::open_dir(&data)?;
+            let store = data.open()?;
             let (_, secret) = crate::tokens::create(&store, &source, &name)?;
             println!("{secret}");
         }
         TokenCommand::List { data, json } => {
-            let store = SqliteStore::open_dir(&data)?;
+            let store = data.open()?;
             let tokens = store.tokens()?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&tokens)?);
@@ -169,7 +159,7 @@ pub fn token(cmd: TokenCommand) -> anyhow::Result<()> {
             }
         }
         TokenCommand::Revoke { data, id } => {
-            let store = SqliteStore::open_dir(&data)?;
+            let store = data.open()?;
             if !store.revoke_token(&id)? {
                 anyhow::bail!("no token with id {id:?}");
             }
