@@ -4,8 +4,11 @@
 //! callers (the listener, the TUI, replays) simply take turns. Async callers may call it
 //! directly; a call holds the lock for a few microseconds to milliseconds, never across `.await`.
 
+mod batch;
 mod row;
 mod schema;
+
+pub use batch::Record;
 
 use crate::model::Capture;
 use anyhow::{anyhow, bail, Context};

@@ -6,6 +6,7 @@ use crate::model::now_ms;
 use anyhow::Context;
 use futures_util::{SinkExt, StreamExt};
 use rand::Rng;
+use shared::frame::{self, Frame};
 use shared::protocol::close;
 use shared::{AgentMessage, Hello, RelayMessage};
 use std::sync::Arc;
@@ -147,6 +148,13 @@ fn backoff(opts: &LinkOptions, attempt: u32) -> Duration {
     base.mul_f64(jitter)
 }
 
+fn to_message(frame: Frame) -> Message {
+    match frame {
+        Frame::Text(t) => Message::Text(t.into()),
+        Frame::Binary(b) => Message::Binary(b.into()),
+    }
+}
+
 /// `http://h/` → `ws://h/agent/connect`.
 pub fn connect_url(relay_url: &str) -> String {
     let base = relay_url.trim_end_matches('/');
@@ -184,11 +192,9 @@ async fn connect_once(
         _ = shutdown.cancelled() => return Ok(LinkEnd::Shutdown),
     };
     let (mut sink, mut stream) = ws.split();
-    sink.send(Message::Text(
-        shared::encode(&AgentMessage::Hello(hello)).into(),
-    ))
-    .await
-    .context("sending hello")?;
+    sink.send(to_message(frame::encode_agent(&AgentMessage::Hello(hello))))
+        .await
+        .context("sending hello")?;
 
     let mut healthy = false;
     let mut last_seen = Instant::now();
@@ -198,8 +204,9 @@ async fn connect_once(
         tokio::select! {
             frame = stream.next() => {
                 last_seen = Instant::now();
-                let msg = match frame {
-                    Some(Ok(Message::Text(text))) => text,
+                let decoded = match frame {
+                    Some(Ok(Message::Binary(bytes))) => frame::decode_relay_binary(bytes, opts.max_frame_bytes),
+                    Some(Ok(Message::Text(text))) => frame::decode_relay_text(&text, opts.max_frame_bytes),
                     Some(Ok(Message::Close(frame))) => {
                         let (code, reason) = frame
                             .map(|f| (u16::from(f.code), f.reason.to_string()))
@@ -214,7 +221,7 @@ async fn connect_once(
                     Some(Err(e)) => return Ok(LinkEnd::Lost { reason: e.to_string(), healthy }),
                     None => return Ok(LinkEnd::Lost { reason: "relay closed the connection".into(), healthy }),
                 };
-                let msg: RelayMessage = match shared::decode(&msg, opts.max_frame_bytes) {
+                let msg: RelayMessage = match decoded {
                     Ok(m) => m,
                     Err(e) => {
                         tracing::warn!(%e, "ignoring a frame this agent does not understand");
@@ -243,7 +250,13 @@ async fn connect_once(
             }
             ack = acks.recv() => {
                 let Some(ack) = ack else { return Ok(LinkEnd::Shutdown) };
-                if let Err(e) = sink.send(Message::Text(shared::encode(&ack).into())).await {
+                // Every ack ready now goes out in one write.
+                let mut sent = sink.feed(to_message(frame::encode_agent(&ack))).await;
+                while sent.is_ok() {
+                    let Ok(more) = acks.try_recv() else { break };
+                    sent = sink.feed(to_message(frame::encode_agent(&more))).await;
+                }
+                if let Err(e) = sent.and(sink.flush().await) {
                     return Ok(LinkEnd::Lost { reason: format!("sending an ack: {e}"), healthy });
                 }
             }

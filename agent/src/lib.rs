@@ -14,6 +14,7 @@ pub mod listen;
 pub mod model;
 pub mod okta_kit;
 pub mod output;
+pub mod recorder;
 pub mod replay;
 pub mod target;
 pub mod tls;

@@ -1,12 +1,16 @@
 //! `agent listen`: keep the relay link up and deliver every event to the local service, once,
-//! in order, recording each exchange.
+//! recording each exchange. Up to `concurrency` deliveries run at once (1: one at a time, in
+//! sequence order); the cursor only moves over events that are all done.
 
-use crate::capture::CaptureStore;
+use crate::capture::{CaptureStore, Record};
 use crate::connection::{run_link, Inbound, LinkOptions};
 use crate::deliver::{DeliverOptions, Deliverer};
 use crate::events::AgentEvent;
 use crate::model::{now_ms, Capture, CaptureKind};
+use crate::recorder::Recorder;
 use crate::target::Target;
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use shared::inflight::InFlight;
 use shared::{
     AgentMessage, Blob, DeliveryError, DeliveryOutcome, EventId, Header, Hello, HttpRequest,
     HttpResponse, Mode, RelayMessage, Since, PROTOCOL_VERSION,
@@ -17,6 +21,22 @@ use tokio_util::sync::CancellationToken;
 
 /// Event ids remembered in memory to drop resent events without a store lookup.
 const SEEN_CAPACITY: usize = 100_000;
+
+/// A delivery still running after this long is shown (and stored) as pending.
+const PENDING_AFTER: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// Deliveries in flight at once in proxy mode by default: each waiting sender gets its answer
+/// as soon as the local service gives it. Ack mode delivers one at a time by default, in the
+/// order the relay received the events.
+pub const DEFAULT_PROXY_CONCURRENCY: usize = 16;
+
+/// Deliveries in flight at once when `--concurrency` is not given.
+pub fn default_concurrency(mode: Mode) -> usize {
+    match mode {
+        Mode::Ack => 1,
+        Mode::Proxy => DEFAULT_PROXY_CONCURRENCY,
+    }
+}
 
 /// Everything `listen` needs.
 #[derive(Clone, Debug)]
@@ -35,6 +55,9 @@ pub struct ListenOptions {
     pub deliver: DeliverOptions,
     /// In-flight window.
     pub window: u32,
+    /// Deliveries to the local service at once; 1 delivers one at a time in sequence order.
+    /// `None`: [`default_concurrency`] of the mode.
+    pub concurrency: Option<usize>,
     /// Where a new agent starts.
     pub since: Option<Since>,
     /// Skip delivering Okta redeliveries.
@@ -68,12 +91,13 @@ pub async fn listen(
     let window = opts.window.max(1);
     let (inbound_tx, inbound_rx) = mpsc::channel(window as usize);
     let (ack_tx, mut ack_rx) = mpsc::channel(window as usize * 2);
+    let (recorder, recorder_thread) = Recorder::start(store.clone(), events.clone())?;
     let worker = tokio::spawn(deliver_loop(
         opts.clone(),
         store.clone(),
+        recorder,
         inbound_rx,
         ack_tx,
-        events.clone(),
     ));
     let pruner = tokio::spawn(prune_history(store.clone()));
     let hello_store = store.clone();
@@ -103,7 +127,10 @@ pub async fn listen(
     )
     .await;
     worker.abort();
+    let _ = worker.await;
     pruner.abort();
+    // Everything delivered so far is stored before `listen` returns.
+    recorder_thread.finish().await;
     result.map_err(anyhow::Error::from)
 }
 
@@ -124,148 +151,190 @@ async fn prune_history(store: CaptureStore) {
     }
 }
 
-async fn deliver_loop(
-    opts: ListenOptions,
-    store: CaptureStore,
-    mut inbound: mpsc::Receiver<Inbound>,
-    acks: mpsc::Sender<AgentMessage>,
-    events: mpsc::Sender<AgentEvent>,
-) {
-    let deliverer = Deliverer::new(&opts.deliver);
-    let mut seen: HashSet<EventId> = HashSet::new();
-    let mut seen_order: VecDeque<EventId> = VecDeque::new();
-    while let Some(msg) = inbound.recv().await {
-        match msg {
-            Inbound::Verification { at_ms, challenge } => {
-                let capture = verification_capture(&opts, at_ms, challenge);
-                if let Err(e) = store.insert(&capture) {
-                    tracing::warn!(error = %format!("{e:#}"), "recording a verification failed");
-                }
-                let _ = events.send(AgentEvent::Captured(Box::new(capture))).await;
-            }
-            Inbound::Event(RelayMessage::Event {
-                seq,
-                id,
-                received_at_ms,
-                duplicate,
-                request,
-            }) => {
-                let outcome = if seen.contains(&id) || store.is_delivered(id).unwrap_or(false) {
-                    // Resent after a reconnect: already delivered, only the ack was lost.
-                    save_cursor(&store, &opts, seq);
-                    store
-                        .get(id)
-                        .ok()
-                        .flatten()
-                        .and_then(|c| c.outcome)
-                        .unwrap_or_else(|| skipped("already delivered"))
-                } else {
-                    // Records the outcome and the cursor together.
-                    let outcome = deliver_one(
-                        &opts,
-                        &store,
-                        &deliverer,
-                        &events,
-                        seq,
-                        id,
-                        received_at_ms,
-                        duplicate,
-                        request,
-                    )
-                    .await;
-                    if seen_order.len() >= SEEN_CAPACITY {
-                        if let Some(old) = seen_order.pop_front() {
-                            seen.remove(&old);
-                        }
-                    }
-                    seen.insert(id);
-                    seen_order.push_back(id);
-                    outcome
-                };
-                let outcome = match opts.mode {
-                    Mode::Proxy => outcome,
-                    // Nobody waits for the body in ack mode: keep the ack small.
-                    Mode::Ack => DeliveryOutcome {
-                        response: outcome.response.map(|r| HttpResponse {
-                            status: r.status,
-                            headers: Vec::new(),
-                            body: Blob::default(),
-                        }),
-                        ..outcome
-                    },
-                };
-                if acks
-                    .send(AgentMessage::Ack { seq, id, outcome })
-                    .await
-                    .is_err()
-                {
-                    return;
-                }
-            }
-            Inbound::Event(_) => {}
+/// Event ids already delivered, so an event resent after a reconnect is not delivered twice.
+struct Seen {
+    ids: HashSet<EventId>,
+    order: VecDeque<EventId>,
+}
+
+impl Seen {
+    /// Starts with what the store says was delivered past the saved cursor (events that
+    /// finished out of order before a restart).
+    fn load(store: &CaptureStore, opts: &ListenOptions) -> Seen {
+        let mut seen = Seen {
+            ids: HashSet::new(),
+            order: VecDeque::new(),
+        };
+        let cursor = store
+            .cursor(&opts.cursor_key, &opts.source)
+            .ok()
+            .flatten()
+            .unwrap_or(0);
+        match store.delivered_after(&opts.source, cursor, SEEN_CAPACITY) {
+            Ok(ids) => ids.into_iter().rev().for_each(|id| seen.insert(id)),
+            Err(e) => tracing::warn!(error = %format!("{e:#}"), "reading delivered events failed"),
         }
+        seen
+    }
+
+    fn contains(&self, id: &EventId) -> bool {
+        self.ids.contains(id)
+    }
+
+    fn insert(&mut self, id: EventId) {
+        if !self.ids.insert(id) {
+            return;
+        }
+        if self.order.len() >= SEEN_CAPACITY {
+            if let Some(old) = self.order.pop_front() {
+                self.ids.remove(&old);
+            }
+        }
+        self.order.push_back(id);
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn deliver_one(
-    opts: &ListenOptions,
-    store: &CaptureStore,
-    deliverer: &Deliverer,
-    events: &mpsc::Sender<AgentEvent>,
+/// One event from the relay.
+struct Incoming {
     seq: u64,
     id: EventId,
     received_at_ms: u64,
     duplicate: bool,
     request: HttpRequest,
-) -> DeliveryOutcome {
+}
+
+async fn deliver_loop(
+    opts: ListenOptions,
+    store: CaptureStore,
+    recorder: Recorder,
+    mut inbound: mpsc::Receiver<Inbound>,
+    acks: mpsc::Sender<AgentMessage>,
+) {
+    let deliverer = Deliverer::new(&opts.deliver);
+    let concurrency = opts
+        .concurrency
+        .unwrap_or_else(|| default_concurrency(opts.mode))
+        .max(1);
+    let mut seen = Seen::load(&store, &opts);
+    let mut in_flight = InFlight::default();
+    let mut running = FuturesUnordered::new();
+    loop {
+        let (seq, id, outcome) = tokio::select! {
+            msg = inbound.recv(), if running.len() < concurrency => {
+                let Some(msg) = msg else { break };
+                let ev = match msg {
+                    Inbound::Verification { at_ms, challenge } => {
+                        let capture = verification_capture(&opts, at_ms, challenge);
+                        recorder.record(Record::Capture(Box::new(capture))).await;
+                        continue;
+                    }
+                    Inbound::Event(RelayMessage::Event { seq, id, received_at_ms, duplicate, request }) => {
+                        Incoming { seq, id, received_at_ms, duplicate, request }
+                    }
+                    Inbound::Event(_) => continue,
+                };
+                in_flight.sent(ev.seq);
+                if !seen.contains(&ev.id) {
+                    seen.insert(ev.id);
+                    running.push(deliver_one(&opts, &recorder, &deliverer, ev));
+                    continue;
+                }
+                // Resent after a reconnect: already delivered, only the ack was lost.
+                let outcome = store
+                    .get(ev.id)
+                    .ok()
+                    .flatten()
+                    .and_then(|c| c.outcome)
+                    .unwrap_or_else(|| skipped("already delivered"));
+                (ev.seq, ev.id, outcome)
+            }
+            Some(done) = running.next() => done,
+        };
+        if let Some(through) = in_flight.done(seq) {
+            recorder
+                .record(Record::Cursor {
+                    relay: opts.cursor_key.clone(),
+                    source: opts.source.clone(),
+                    seq: through,
+                })
+                .await;
+        }
+        let outcome = match opts.mode {
+            Mode::Proxy => outcome,
+            // Nobody waits for the body in ack mode: keep the ack small.
+            Mode::Ack => DeliveryOutcome {
+                response: outcome.response.map(|r| HttpResponse {
+                    status: r.status,
+                    headers: Vec::new(),
+                    body: Blob::default(),
+                }),
+                ..outcome
+            },
+        };
+        if acks
+            .send(AgentMessage::Ack { seq, id, outcome })
+            .await
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
+/// Delivers an event and records the exchange; returns what the ack needs. A quick delivery is
+/// recorded once, complete; one still running after [`PENDING_AFTER`] is recorded (and shown)
+/// as pending first, then completed.
+async fn deliver_one(
+    opts: &ListenOptions,
+    recorder: &Recorder,
+    deliverer: &Deliverer,
+    ev: Incoming,
+) -> (u64, EventId, DeliveryOutcome) {
     let delivered_at = now_ms();
-    let capture = Capture {
-        id,
-        seq: Some(seq),
+    let mut capture = Capture {
+        id: ev.id,
+        seq: Some(ev.seq),
         source: opts.source.clone(),
         kind: CaptureKind::Event,
-        received_at_ms,
+        received_at_ms: ev.received_at_ms,
         delivered_at_ms: Some(delivered_at),
         answered_at_ms: None,
-        target_url: opts.target.url_for(&request),
-        request,
+        target_url: opts.target.url_for(&ev.request),
+        request: ev.request,
         outcome: None,
-        duplicate,
+        duplicate: ev.duplicate,
         replay_of: None,
     };
-    if let Err(e) = store.insert(&capture) {
-        tracing::warn!(error = %format!("{e:#}"), "recording an event failed");
-    }
-    let url = capture.target_url.clone();
-    let request = capture.request.clone();
-    let _ = events.send(AgentEvent::Captured(Box::new(capture))).await;
-    let outcome = if duplicate && opts.drop_duplicates {
+    let mut shown_pending = false;
+    let outcome = if ev.duplicate && opts.drop_duplicates {
         skipped("Okta redelivery dropped (--drop-duplicates)")
     } else {
-        deliverer.deliver(&url, &request).await
+        let sending = deliverer.deliver(&capture.target_url, &capture.request);
+        tokio::pin!(sending);
+        tokio::select! {
+            outcome = &mut sending => outcome,
+            _ = tokio::time::sleep(PENDING_AFTER) => {
+                recorder.record(Record::Capture(Box::new(capture.clone()))).await;
+                shown_pending = true;
+                sending.await
+            }
+        }
     };
     let answered = now_ms();
-    let cursor = (opts.cursor_key.as_str(), opts.source.as_str(), seq);
-    if let Err(e) = store.record_delivery(id, delivered_at, answered, &outcome, cursor) {
-        tracing::warn!(error = %format!("{e:#}"), "recording an outcome failed");
-        save_cursor(store, opts, seq);
-    }
-    let _ = events
-        .send(AgentEvent::Delivered {
-            id,
+    let record = if shown_pending {
+        Record::Outcome {
+            id: ev.id,
             delivered_at_ms: delivered_at,
             answered_at_ms: answered,
             outcome: outcome.clone(),
-        })
-        .await;
-    outcome
-}
-
-fn save_cursor(store: &CaptureStore, opts: &ListenOptions, seq: u64) {
-    if let Err(e) = store.set_cursor(&opts.cursor_key, &opts.source, seq) {
-        tracing::warn!(error = %format!("{e:#}"), "saving the cursor failed");
-    }
+        }
+    } else {
+        capture.answered_at_ms = Some(answered);
+        capture.outcome = Some(outcome.clone());
+        Record::Capture(Box::new(capture))
+    };
+    recorder.record(record).await;
+    (ev.seq, ev.id, outcome)
 }
 
 fn skipped(why: &str) -> DeliveryOutcome {

@@ -50,6 +50,17 @@ struct ServeArgs {
         default_value = "./relay-data"
     )]
     data: PathBuf,
+    /// When a stored event counts as durable before its sender gets a 2xx: "normal" (in the
+    /// OS: a relay crash or kill -9 loses nothing; on disk within a second) or "full" (fsync per
+    /// group commit: survives power loss at once; slower).
+    #[arg(
+        long,
+        hide_env_values = true,
+        env = "HOOKRELAY_SYNC",
+        default_value = "normal",
+        value_parser = ["normal", "full"]
+    )]
+    sync: String,
     /// Public base URL senders use, e.g. https://relay.example.com.
     #[arg(long, hide_env_values = true, env = "HOOKRELAY_PUBLIC_URL")]
     public_url: Option<String>,
@@ -192,7 +203,8 @@ fn init_logs(format: &str) {
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     init_logs(&args.log_format);
     let _lock = SqliteStore::lock_dir(&args.data)?;
-    let store = SqliteStore::open_dir(&args.data)?;
+    let sync: relay::store::SyncMode = args.sync.parse().map_err(anyhow::Error::msg)?;
+    let store = SqliteStore::open_dir_with(&args.data, sync)?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;

@@ -2,14 +2,15 @@
 
 use crate::store::{Store, StoredEvent};
 use crate::RelayState;
+use axum::body::Bytes;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
 use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
+use shared::frame::{self, Frame};
 use shared::protocol::close;
 use shared::{AgentMessage, Hello, RelayMessage, Since, PROTOCOL_VERSION};
-use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -17,12 +18,16 @@ use std::time::{Duration, Instant};
 /// the agent's hello carries its own last acked sequence and it drops repeats by id.
 const CURSOR_FLUSH: Duration = Duration::from_millis(250);
 
+/// Bytes of queued frames written to the socket at once.
+const WRITE_BUFFER: usize = 32 * 1024;
+
 /// `GET /agent/connect`: upgrades to a websocket session.
 pub async fn connect(State(state): State<Arc<RelayState>>, ws: WebSocketUpgrade) -> Response {
     let max = state.config.max_frame_bytes;
-    // Small buffers keep idle agents cheap; frames larger than them still pass.
+    // Small buffers keep idle agents cheap; frames larger than them still pass. Frames queued
+    // together (a batch of events) go out in one write up to the write buffer's size.
     ws.read_buffer_size(4 * 1024)
-        .write_buffer_size(0)
+        .write_buffer_size(WRITE_BUFFER)
         .max_message_size(max)
         .max_frame_size(max)
         .on_upgrade(move |socket| async move {
@@ -44,7 +49,7 @@ async fn run(state: Arc<RelayState>, socket: WebSocket) {
     let (mut sink, mut stream) = socket.split();
     let hello = match tokio::time::timeout(state.config.hello_timeout, stream.next()).await {
         Ok(Some(Ok(Message::Text(text)))) => {
-            match shared::decode::<AgentMessage>(&text, state.config.max_frame_bytes) {
+            match frame::decode_agent_text(&text, state.config.max_frame_bytes) {
                 Ok(AgentMessage::Hello(h)) => h,
                 Ok(_) => {
                     return close_with(&mut sink, Closing::new(close::BAD_FRAME, "expected hello"))
@@ -99,10 +104,21 @@ async fn close_with(sink: &mut Sink, closing: Closing) {
     .await;
 }
 
+fn to_message(frame: Frame) -> Message {
+    match frame {
+        Frame::Text(t) => Message::Text(t.into()),
+        Frame::Binary(b) => Message::Binary(b.into()),
+    }
+}
+
+fn send_failed(e: axum::Error) -> Closing {
+    Closing::new(close::GOING_AWAY, format!("send failed: {e}"))
+}
+
 async fn send(sink: &mut Sink, msg: &RelayMessage) -> Result<(), Closing> {
-    sink.send(Message::Text(shared::encode(msg).into()))
+    sink.send(to_message(frame::encode_relay(msg)))
         .await
-        .map_err(|e| Closing::new(close::GOING_AWAY, format!("send failed: {e}")))
+        .map_err(send_failed)
 }
 
 fn store_err(e: crate::store::StoreError) -> Closing {
@@ -215,7 +231,7 @@ async fn serve(
     tracing::info!(resume_from = next, head, "agent connected");
 
     let window = hello.window.clamp(1, state.config.max_window) as usize;
-    let mut in_flight: VecDeque<u64> = VecDeque::new();
+    let mut in_flight = shared::inflight::InFlight::default();
     let mut acked: Option<u64> = None;
     let mut flushed: Option<u64> = None;
     let mut last_flush = Instant::now();
@@ -223,9 +239,11 @@ async fn serve(
     let mut heartbeat = tokio::time::interval(state.config.heartbeat_interval);
     heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut head = head;
+    let limit = state.config.max_frame_bytes;
 
     let result = loop {
-        // Fill the window from the log.
+        // Fill the window from the log; the whole batch goes out in as few writes as it fits.
+        let mut queued = false;
         while in_flight.len() < window && next <= head {
             let batch = store
                 .read_after(source, next - 1, window - in_flight.len())
@@ -235,9 +253,13 @@ async fn serve(
             }
             for ev in batch {
                 next = ev.seq + 1;
-                in_flight.push_back(ev.seq);
-                send(sink, &event_message(ev)).await?;
+                in_flight.sent(ev.seq);
+                sink.feed(event_message(&ev)).await.map_err(send_failed)?;
+                queued = true;
             }
+        }
+        if queued {
+            sink.flush().await.map_err(send_failed)?;
         }
         if acked != flushed && last_flush.elapsed() >= CURSOR_FLUSH {
             if let Some(seq) = acked {
@@ -251,24 +273,10 @@ async fn serve(
         tokio::select! {
             frame = stream.next() => {
                 last_seen = Instant::now();
-                match frame {
-                    Some(Ok(Message::Text(text))) => {
-                        match shared::decode::<AgentMessage>(&text, state.config.max_frame_bytes) {
-                            Ok(AgentMessage::Ack { seq, id, outcome }) => {
-                                in_flight.retain(|s| *s != seq);
-                                acked = Some(acked.map_or(seq, |a| a.max(seq)));
-                                hub.complete(id, outcome);
-                            }
-                            Ok(AgentMessage::Hello(_)) => {
-                                break Err(Closing::new(close::BAD_FRAME, "hello sent twice"));
-                            }
-                            Err(e) => break Err(Closing::new(close::BAD_FRAME, e.to_string())),
-                        }
-                    }
-                    Some(Ok(Message::Binary(_))) => {
-                        break Err(Closing::new(close::BAD_FRAME, "binary frames are not part of the protocol"));
-                    }
-                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                let decoded = match frame {
+                    Some(Ok(Message::Binary(bytes))) => frame::decode_agent_binary(bytes, limit),
+                    Some(Ok(Message::Text(text))) => frame::decode_agent_text(&text, limit),
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
                     Some(Ok(Message::Close(_))) | None => break Ok(()),
                     Some(Err(e)) => {
                         let msg = e.to_string();
@@ -279,6 +287,18 @@ async fn serve(
                         };
                         break Err(Closing::new(code, msg));
                     }
+                };
+                match decoded {
+                    Ok(AgentMessage::Ack { seq, id, outcome }) => {
+                        if let Some(through) = in_flight.done(seq) {
+                            acked = Some(acked.map_or(through, |a| a.max(through)));
+                        }
+                        hub.complete(id, outcome);
+                    }
+                    Ok(AgentMessage::Hello(_)) => {
+                        break Err(Closing::new(close::BAD_FRAME, "hello sent twice"));
+                    }
+                    Err(e) => break Err(Closing::new(close::BAD_FRAME, e.to_string())),
                 }
             }
             changed = head_rx.changed() => {
@@ -318,12 +338,7 @@ async fn serve(
     result
 }
 
-fn event_message(ev: StoredEvent) -> RelayMessage {
-    RelayMessage::Event {
-        seq: ev.seq,
-        id: ev.id,
-        received_at_ms: ev.received_at_ms,
-        duplicate: ev.duplicate,
-        request: ev.request,
-    }
+fn event_message(ev: &StoredEvent) -> Message {
+    let bytes = frame::encode_event(ev.seq, ev.id, ev.received_at_ms, ev.duplicate, &ev.request);
+    Message::Binary(Bytes::from(bytes))
 }

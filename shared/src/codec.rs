@@ -1,4 +1,4 @@
-//! Frames ⇄ messages. The only place JSON frames are produced or parsed.
+//! JSON text frames ⇄ messages; [`crate::frame`] adds the binary frames and picks between them.
 
 use serde::{de::DeserializeOwned, Serialize};
 
@@ -19,6 +19,9 @@ pub enum ProtocolError {
     /// A binary frame where a text frame was expected.
     #[error("unexpected binary frame")]
     UnexpectedBinary,
+    /// A binary frame that does not follow the layout in [`crate::frame`].
+    #[error("malformed binary frame: {0}")]
+    BadBinary(String),
 }
 
 /// Encodes a message as a text frame.

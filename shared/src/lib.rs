@@ -11,17 +11,22 @@
 //! (at most `window` unacknowledged at once) and the agent answers each with an
 //! [`AgentMessage::Ack`] carrying the delivery outcome. Heartbeats are websocket pings.
 //!
-//! Every frame is a JSON text frame tagged by `type`; [`codec`] is the only place that turns
-//! frames into values and back. Bodies and header values are bytes ([`Blob`]).
+//! Control frames are JSON text frames tagged by `type`; events and acks, which carry a body, are
+//! binary frames — a JSON head, then the body's raw bytes ([`frame`]). [`frame`] and [`codec`]
+//! are the only places that turn frames into values and back. Bodies and header values are
+//! bytes ([`Blob`]).
 #![warn(missing_docs)]
 
 pub mod blob;
 pub mod codec;
 pub mod exchange;
+pub mod frame;
+pub mod inflight;
 pub mod okta;
 pub mod protocol;
 
 pub use blob::Blob;
 pub use codec::{decode, encode, ProtocolError};
 pub use exchange::{DeliveryError, DeliveryOutcome, EventId, Header, HttpRequest, HttpResponse};
+pub use frame::Frame;
 pub use protocol::{close, AgentMessage, Hello, Mode, RelayMessage, Since, PROTOCOL_VERSION};

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// Bumped on any incompatible change; the relay closes a mismatching hello with
 /// [`close::VERSION_MISMATCH`].
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// Largest webhook body the relay accepts by default.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 10 * 1024 * 1024;

@@ -1,5 +1,6 @@
 //! Every protocol message round-trips, and its JSON shape is pinned by a snapshot.
 
+use shared::frame::{self, Frame};
 use shared::protocol::{close, DEFAULT_MAX_FRAME_BYTES};
 use shared::{
     decode, encode, AgentMessage, Blob, DeliveryError, DeliveryOutcome, EventId, Header, Hello,
@@ -94,18 +95,41 @@ fn relay_messages() -> Vec<RelayMessage> {
 #[test]
 fn agent_messages_round_trip() {
     for msg in agent_messages() {
-        let frame = encode(&msg);
-        let back: AgentMessage = decode(&frame, DEFAULT_MAX_FRAME_BYTES).expect("decode");
-        assert_eq!(back, msg, "{frame}");
+        let back = match frame::encode_agent(&msg) {
+            Frame::Text(t) => frame::decode_agent_text(&t, DEFAULT_MAX_FRAME_BYTES),
+            Frame::Binary(b) => frame::decode_agent_binary(b.into(), DEFAULT_MAX_FRAME_BYTES),
+        };
+        assert_eq!(back.expect("decode"), msg);
+        // The JSON form of every message still parses (e.g. an ack sent as text).
+        let text: AgentMessage = decode(&encode(&msg), DEFAULT_MAX_FRAME_BYTES).expect("text");
+        assert_eq!(text, msg);
     }
 }
 
 #[test]
 fn relay_messages_round_trip() {
     for msg in relay_messages() {
-        let frame = encode(&msg);
-        let back: RelayMessage = decode(&frame, DEFAULT_MAX_FRAME_BYTES).expect("decode");
-        assert_eq!(back, msg, "{frame}");
+        let back = match frame::encode_relay(&msg) {
+            Frame::Text(t) => frame::decode_relay_text(&t, DEFAULT_MAX_FRAME_BYTES),
+            Frame::Binary(b) => frame::decode_relay_binary(b.into(), DEFAULT_MAX_FRAME_BYTES),
+        };
+        assert_eq!(back.expect("decode"), msg);
+        let text: RelayMessage = decode(&encode(&msg), DEFAULT_MAX_FRAME_BYTES).expect("text");
+        assert_eq!(text, msg);
+    }
+}
+
+/// A frame as a reviewer reads it: text frames as they are; binary frames as kind, JSON head
+/// and the body's bytes escaped.
+fn render(frame: Frame) -> String {
+    match frame {
+        Frame::Text(t) => format!("text {t}"),
+        Frame::Binary(b) => {
+            let head_len = u32::from_be_bytes(b[1..5].try_into().expect("prefix")) as usize;
+            let head = std::str::from_utf8(&b[5..5 + head_len]).expect("utf-8 head");
+            let body = b[5 + head_len..].escape_ascii();
+            format!("binary kind={} head={head} body=b\"{body}\"", b[0])
+        }
     }
 }
 
@@ -113,6 +137,16 @@ fn relay_messages_round_trip() {
 fn wire_format_is_pinned() {
     insta::assert_json_snapshot!("agent_messages", agent_messages());
     insta::assert_json_snapshot!("relay_messages", relay_messages());
+    let agent: Vec<String> = agent_messages()
+        .iter()
+        .map(|m| render(frame::encode_agent(m)))
+        .collect();
+    insta::assert_snapshot!("agent_frames", agent.join("\n"));
+    let relay: Vec<String> = relay_messages()
+        .iter()
+        .map(|m| render(frame::encode_relay(m)))
+        .collect();
+    insta::assert_snapshot!("relay_frames", relay.join("\n"));
 }
 
 #[test]

@@ -158,6 +158,7 @@ pub fn agent_options(relay_url: &str, token: &str, target_url: &str, mode: Mode)
             insecure: false,
         },
         window: 64,
+        concurrency: None,
         since: None,
         drop_duplicates: false,
         proxy_deadline_ms: None,

@@ -27,7 +27,23 @@ async fn r_in_the_dashboard_replays_the_event_byte_for_byte() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = agent::capture::CaptureStore::open(&dir.path().join("captures.sqlite3"))
             .expect("store");
-        let (events_tx, events_rx) = mpsc::channel(1024);
+        // The listener reports to a tap that passes every event on to the dashboard and says
+        // when an outcome went by, so the test presses keys only once the row is there.
+        let (events_tx, mut tapped) = mpsc::channel(1024);
+        let (ui_tx, events_rx) = mpsc::channel(1024);
+        let (delivered_tx, mut delivered) = mpsc::unbounded_channel();
+        let tap_tx = ui_tx.clone();
+        tokio::spawn(async move {
+            while let Some(ev) = tapped.recv().await {
+                let outcome = matches!(ev, agent::events::AgentEvent::Delivered { .. });
+                if tap_tx.send(ev).await.is_err() {
+                    break;
+                }
+                if outcome {
+                    let _ = delivered_tx.send(());
+                }
+            }
+        });
         let (key_tx, mut key_rx) = mpsc::channel::<std::io::Result<Event>>(16);
         let input = futures_util::stream::poll_fn(move |cx| key_rx.poll_recv(cx));
         let shutdown = tokio_util::sync::CancellationToken::new();
@@ -42,13 +58,13 @@ async fn r_in_the_dashboard_replays_the_event_byte_for_byte() {
         let listener = tokio::spawn(agent::listen::listen(
             opts,
             store.clone(),
-            events_tx.clone(),
+            events_tx,
             shutdown.clone(),
         ));
         let ui_shutdown = shutdown.clone();
         let ui = tokio::spawn(async move {
             let mut terminal = Terminal::new(TestBackend::new(140, 30)).expect("terminal");
-            run(&mut terminal, ctx, events_rx, events_tx, input, ui_shutdown)
+            run(&mut terminal, ctx, events_rx, ui_tx, input, ui_shutdown)
                 .await
                 .map(|()| terminal)
         });
@@ -63,8 +79,9 @@ async fn r_in_the_dashboard_replays_the_event_byte_for_byte() {
         .await
         .expect("send");
         let first = target.next().await;
-        // The row was reported before delivery started; the loop applies network events before
-        // keys, so `r` acts on it.
+        // The row and its outcome reached the dashboard's channel; the loop applies network
+        // events before keys, so `r` acts on it.
+        delivered.recv().await.expect("the outcome was reported");
         key_tx.send(key('r')).await.expect("press r");
         let replayed = target.next().await;
         assert_eq!(replayed.method, first.method);

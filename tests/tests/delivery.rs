@@ -144,7 +144,7 @@ impl Store for FullDisk {
     fn append(&self, _: &str, _: NewEvent) -> BoxFuture<StoreResult<Appended>> {
         Box::pin(async { Err(StoreError::Backend("database or disk is full".into())) })
     }
-    fn read_after(&self, s: &str, a: u64, l: usize) -> StoreResult<Vec<StoredEvent>> {
+    fn read_after(&self, s: &str, a: u64, l: usize) -> StoreResult<Vec<Arc<StoredEvent>>> {
         self.0.read_after(s, a, l)
     }
     fn watch_head(&self, s: &str) -> StoreResult<tokio::sync::watch::Receiver<u64>> {

@@ -35,16 +35,25 @@ pub(super) const UPDATE_OUTCOME: &str = "UPDATE captures SET delivered_at_ms = ?
 
 /// The parameters of [`UPSERT`], in order.
 pub(super) fn upsert_params(c: &Capture) -> anyhow::Result<[Value; 20]> {
-    let [status, response_headers, response_body, error, duration_us] =
-        outcome_values(c.outcome.as_ref())?;
+    upsert_params_with(c, c.delivered_at_ms, c.answered_at_ms, c.outcome.as_ref())
+}
+
+/// The parameters of [`UPSERT`] for `c` with another delivery time, answer time and outcome.
+pub(super) fn upsert_params_with(
+    c: &Capture,
+    delivered_at_ms: Option<u64>,
+    answered_at_ms: Option<u64>,
+    outcome: Option<&DeliveryOutcome>,
+) -> anyhow::Result<[Value; 20]> {
+    let [status, response_headers, response_body, error, duration_us] = outcome_values(outcome)?;
     Ok([
         Value::Text(c.id.to_string()),
         opt_int(c.seq)?,
         Value::Text(c.source.clone()),
         Value::Text(kind_name(c.kind).to_owned()),
         int(c.received_at_ms)?,
-        opt_int(c.delivered_at_ms)?,
-        opt_int(c.answered_at_ms)?,
+        opt_int(delivered_at_ms)?,
+        opt_int(answered_at_ms)?,
         Value::Text(c.request.method.clone()),
         Value::Text(c.request.path.clone()),
         c.request.query.clone().map_or(Value::Null, Value::Text),

@@ -65,6 +65,10 @@ pub(super) fn configure(
     }
     conn.pragma_update(None, "synchronous", "NORMAL")
         .context("setting synchronous=NORMAL")?;
+    // Checkpoint in bigger steps: pages the listener rewrites often (index leaves, the newest
+    // table page) are then copied into the database once per checkpoint, not once per commit.
+    conn.pragma_update(None, "wal_autocheckpoint", 4000)
+        .context("setting wal_autocheckpoint")?;
     conn.set_prepared_statement_cache_capacity(32);
     Ok(())
 }

@@ -77,6 +77,7 @@ pub(crate) async fn run_listen(data: &Option<PathBuf>, args: ListenArgs) -> anyh
             insecure: args.insecure,
         },
         window: args.window,
+        concurrency: args.concurrency,
         since,
         drop_duplicates: args.drop_duplicates,
         proxy_deadline_ms: args.proxy_deadline_ms,

@@ -188,6 +188,12 @@ pub struct ListenArgs {
     /// Unacknowledged events in flight.
     #[arg(long, default_value_t = shared::protocol::DEFAULT_WINDOW)]
     pub window: u32,
+    /// Deliveries to the local service at once [default: 1 in ack mode — one at a time, in the
+    /// order the relay received them —, 16 in proxy mode, where each sender waits for its own
+    /// answer]. Okta itself promises no order.
+    #[arg(long, env = "HOOKRELAY_CONCURRENCY",
+          value_parser = clap::builder::ValueParser::new(clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1024)))]
+    pub concurrency: Option<usize>,
     /// For an agent new to the source: start at a sequence number or a duration ago (30m, 2h, 1d).
     #[arg(long)]
     pub since: Option<String>,

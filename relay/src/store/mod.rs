@@ -6,6 +6,7 @@ pub mod sqlite;
 use shared::{EventId, HttpRequest, Mode};
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use tokio::sync::watch;
 
 /// A store failure. Ingress turns it into `503`, sessions into a relay-error close.
@@ -143,6 +144,32 @@ impl Default for Retention {
     }
 }
 
+/// When a commit counts as durable.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SyncMode {
+    /// A commit has reached the operating system before the sender gets its `2xx`: a crash or
+    /// `kill -9` of the relay loses nothing; the background checkpoint (every second) makes it
+    /// safe from power loss too. SQLite's `synchronous=NORMAL` in WAL mode.
+    #[default]
+    Normal,
+    /// Every commit also waits for the disk (`fsync`) before the `2xx`: safe from power loss
+    /// at once, at the cost of one disk flush per group commit. SQLite's `synchronous=FULL`.
+    Full,
+}
+
+impl std::str::FromStr for SyncMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "normal" => Ok(SyncMode::Normal),
+            "full" => Ok(SyncMode::Full),
+            other => Err(format!(
+                "unknown sync mode {other:?} (expected normal or full)"
+            )),
+        }
+    }
+}
+
 /// A boxed future, for the one async operation (group-committed appends).
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
@@ -152,7 +179,12 @@ pub trait Store: Send + Sync + 'static {
     /// Concurrent appends share one commit.
     fn append(&self, source: &str, event: NewEvent) -> BoxFuture<StoreResult<Appended>>;
     /// Up to `limit` events of `source` with sequence > `after`, in order.
-    fn read_after(&self, source: &str, after: u64, limit: usize) -> StoreResult<Vec<StoredEvent>>;
+    fn read_after(
+        &self,
+        source: &str,
+        after: u64,
+        limit: usize,
+    ) -> StoreResult<Vec<Arc<StoredEvent>>>;
     /// The newest sequence of `source` (0 when empty); follows every commit.
     fn watch_head(&self, source: &str) -> StoreResult<watch::Receiver<u64>>;
     /// The first sequence received at or after `ms` (head + 1 when none).

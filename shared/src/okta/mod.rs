@@ -3,6 +3,9 @@
 //! Parsing is loose on purpose: the bytes are forwarded untouched whatever this makes of them,
 //! so every function here accepts any bytes and never panics.
 
+mod dedup;
+
+pub use dedup::{dedup_keys, DedupKeys};
 use serde_json::{Map, Value};
 
 /// The header Okta's one-time verification GET carries.
@@ -56,16 +59,6 @@ impl Summary {
     }
 }
 
-/// The ids that mark an Okta redelivery: Okta retries with the same `eventId` and may batch an
-/// event again under a new one, keeping its `uuid`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct DedupKeys {
-    /// The envelope's `eventId` (or `eventID`).
-    pub event_id: Option<String>,
-    /// `data.events[].uuid`, in order.
-    pub uuids: Vec<String>,
-}
-
 /// Summarises an Okta hook body; `None` when the body is not JSON or not an Okta hook.
 pub fn summarize(body: &[u8]) -> Option<Summary> {
     let v: Value = serde_json::from_slice(body).ok()?;
@@ -117,20 +110,6 @@ fn summarize_bare(e: &Value) -> Summary {
         add_name(&mut s.target_names, n);
     }
     s
-}
-
-/// The `eventId` and event `uuid`s of a hook body, empty when it has none.
-pub fn dedup_keys(body: &[u8]) -> DedupKeys {
-    let Ok(v) = serde_json::from_slice::<Value>(body) else {
-        return DedupKeys::default();
-    };
-    let Some(obj) = v.as_object() else {
-        return DedupKeys::default();
-    };
-    DedupKeys {
-        event_id: envelope_id(obj),
-        uuids: events(&v).filter_map(|e| text(e.get("uuid"))).collect(),
-    }
 }
 
 /// The exact body Okta expects back from a verification GET: `{"verification":"<challenge>"}`.

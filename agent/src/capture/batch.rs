@@ -1,0 +1,207 @@
+//! Many changes in one transaction: what the listener's recorder writes while events flow.
+
+use super::{row, CaptureStore, SET_CURSOR};
+use crate::model::Capture;
+use anyhow::{anyhow, Context};
+use rusqlite::{params, params_from_iter};
+use shared::{DeliveryOutcome, EventId};
+
+/// One change to the store.
+#[derive(Clone, Debug)]
+pub enum Record {
+    /// A capture to insert (or replace): about to be delivered, or complete already.
+    Capture(Box<Capture>),
+    /// The outcome of a capture's delivery.
+    Outcome {
+        /// The capture.
+        id: EventId,
+        /// When delivery started.
+        delivered_at_ms: u64,
+        /// When the outcome was recorded.
+        answered_at_ms: u64,
+        /// What happened.
+        outcome: DeliveryOutcome,
+    },
+    /// A cursor advance (never moves it backwards).
+    Cursor {
+        /// The relay the cursor belongs to.
+        relay: String,
+        /// The source.
+        source: String,
+        /// The last sequence acked.
+        seq: u64,
+    },
+}
+
+impl CaptureStore {
+    /// Writes `records` in one transaction, in order. An outcome whose capture is in the same
+    /// batch is folded into that capture's row, so a quick delivery costs one row write.
+    pub fn record_batch(&self, records: &[Record]) -> anyhow::Result<()> {
+        // (capture, the outcome folded into it: delivered, answered, outcome).
+        type Folded<'a> = (&'a Capture, Option<(u64, u64, &'a DeliveryOutcome)>);
+        let mut captures: Vec<Folded<'_>> = Vec::new();
+        let mut outcomes: Vec<(EventId, u64, u64, &DeliveryOutcome)> = Vec::new();
+        let mut cursors: Vec<(&str, &str, u64)> = Vec::new();
+        for r in records {
+            match r {
+                Record::Capture(c) => captures.push((c, None)),
+                Record::Outcome {
+                    id,
+                    delivered_at_ms,
+                    answered_at_ms,
+                    outcome,
+                } => {
+                    let folded = (*delivered_at_ms, *answered_at_ms, outcome);
+                    match captures.iter_mut().rev().find(|(c, _)| c.id == *id) {
+                        Some((_, slot)) => *slot = Some(folded),
+                        None => outcomes.push((*id, folded.0, folded.1, outcome)),
+                    }
+                }
+                Record::Cursor { relay, source, seq } => {
+                    match cursors
+                        .iter_mut()
+                        .find(|(r, s, _)| r == relay && s == source)
+                    {
+                        Some(c) => c.2 = c.2.max(*seq),
+                        None => cursors.push((relay, source, *seq)),
+                    }
+                }
+            }
+        }
+        let mut conn = self.lock();
+        let tx = conn.transaction().context("starting a transaction")?;
+        for (c, folded) in &captures {
+            let values = match folded {
+                None => row::upsert_params(c)?,
+                Some((delivered, answered, outcome)) => {
+                    row::upsert_params_with(c, Some(*delivered), Some(*answered), Some(outcome))?
+                }
+            };
+            tx.prepare_cached(row::UPSERT)
+                .and_then(|mut s| s.execute(params_from_iter(values)))
+                .with_context(|| format!("storing capture {}", c.id))?;
+        }
+        for (id, delivered_at_ms, answered_at_ms, outcome) in outcomes {
+            let values = row::outcome_params(id, delivered_at_ms, answered_at_ms, outcome)?;
+            tx.prepare_cached(row::UPDATE_OUTCOME)
+                .and_then(|mut s| s.execute(params_from_iter(values)))
+                .with_context(|| format!("recording the outcome of capture {id}"))?;
+        }
+        for (relay, source, seq) in cursors {
+            let seq = i64::try_from(seq).map_err(|_| anyhow!("sequence {seq} is too large"))?;
+            tx.prepare_cached(SET_CURSOR)
+                .and_then(|mut s| s.execute(params![relay, source, seq]))
+                .with_context(|| format!("saving the cursor for {relay} source {source}"))?;
+        }
+        tx.commit().context("committing captures")
+    }
+
+    /// Ids of the captures of `source` after sequence `after` that already have an outcome:
+    /// delivered out of order before a restart, so not to be delivered again.
+    pub fn delivered_after(
+        &self,
+        source: &str,
+        after: u64,
+        limit: usize,
+    ) -> anyhow::Result<Vec<EventId>> {
+        let after = i64::try_from(after).unwrap_or(i64::MAX);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT id FROM captures WHERE source = ?1 AND seq > ?2 AND duration_us IS NOT NULL \
+             AND kind = 'event' ORDER BY row_id DESC LIMIT ?3",
+        )?;
+        let ids = stmt
+            .query_map(params![source, after, limit], |r| r.get::<_, String>(0))?
+            .filter_map(|r| r.ok().and_then(|s| s.parse().ok()))
+            .collect();
+        Ok(ids)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::CaptureKind;
+    use shared::{Blob, HttpRequest, HttpResponse};
+
+    fn capture(seq: u64) -> Capture {
+        Capture {
+            id: EventId::new(),
+            seq: Some(seq),
+            source: "okta".into(),
+            kind: CaptureKind::Event,
+            received_at_ms: 1,
+            delivered_at_ms: Some(2),
+            answered_at_ms: None,
+            request: HttpRequest {
+                method: "POST".into(),
+                path: String::new(),
+                query: None,
+                headers: Vec::new(),
+                body: Blob::from("{}"),
+            },
+            target_url: "http://127.0.0.1:1/x".into(),
+            outcome: None,
+            duplicate: false,
+            replay_of: None,
+        }
+    }
+
+    fn answered() -> DeliveryOutcome {
+        DeliveryOutcome {
+            response: Some(HttpResponse {
+                status: 201,
+                headers: Vec::new(),
+                body: Blob::from("ok"),
+            }),
+            error: None,
+            duration_us: 5,
+        }
+    }
+
+    fn outcome(id: EventId) -> Record {
+        Record::Outcome {
+            id,
+            delivered_at_ms: 2,
+            answered_at_ms: 3,
+            outcome: answered(),
+        }
+    }
+
+    #[test]
+    fn a_batch_folds_outcomes_into_their_captures_and_keeps_the_furthest_cursor() {
+        let store = CaptureStore::open_in_memory().expect("store");
+        let (a, b, c) = (capture(1), capture(2), capture(3));
+        store
+            .record_batch(&[Record::Capture(Box::new(c.clone()))])
+            .expect("first batch");
+        let cursor = |seq| Record::Cursor {
+            relay: "r".into(),
+            source: "okta".into(),
+            seq,
+        };
+        store
+            .record_batch(&[
+                Record::Capture(Box::new(a.clone())),
+                Record::Capture(Box::new(b.clone())),
+                outcome(b.id),
+                cursor(2),
+                outcome(c.id),
+                cursor(1),
+            ])
+            .expect("second batch");
+        assert!(store.get(a.id).expect("get").expect("a").is_pending());
+        for id in [b.id, c.id] {
+            let got = store.get(id).expect("get").expect("stored");
+            assert_eq!(got.status(), Some(201));
+            assert_eq!(got.answered_at_ms, Some(3));
+        }
+        assert_eq!(store.cursor("r", "okta").expect("cursor"), Some(2));
+        let mut after = store.delivered_after("okta", 1, 10).expect("after");
+        after.sort();
+        let mut want = vec![b.id, c.id];
+        want.sort();
+        assert_eq!(after, want);
+    }
+}

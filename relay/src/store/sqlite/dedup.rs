@@ -1,0 +1,163 @@
+//! Okta redelivery detection: the dedup keys of each source's recent events, in memory. Okta
+//! retries once within seconds and may re-batch an event minutes later, so a window of the
+//! newest keys is enough; it is rebuilt from the log's `okta_keys` column on start. Kept out of
+//! SQLite because the keys are random: an index of them costs a page write per event.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+
+/// Keys remembered per source (an `eventId` and each event `uuid` are one key each).
+pub(super) const WINDOW: usize = 50_000;
+
+/// Recent keys of every source.
+#[derive(Default)]
+pub(super) struct Dedup {
+    sources: HashMap<String, Window>,
+}
+
+#[derive(Default)]
+struct Window {
+    keys: HashSet<String>,
+    order: VecDeque<String>,
+}
+
+impl Window {
+    /// Remembers `key`; true when it was already known.
+    fn seen(&mut self, key: &str) -> bool {
+        if self.keys.contains(key) {
+            return true;
+        }
+        let key = key.to_string();
+        if self.order.len() >= WINDOW {
+            if let Some(old) = self.order.pop_front() {
+                self.keys.remove(&old);
+            }
+        }
+        self.keys.insert(key.clone());
+        self.order.push_back(key);
+        false
+    }
+}
+
+/// The keys of one event as stored in the log: `eid:<eventId>` and `uuid:<uuid>` lines.
+pub(super) fn keys_of(event_id: Option<&str>, uuids: &[String]) -> Option<String> {
+    if event_id.is_none() && uuids.is_empty() {
+        return None;
+    }
+    let mut out = String::new();
+    if let Some(eid) = event_id {
+        out.push_str("eid:");
+        out.push_str(eid);
+    }
+    for u in uuids {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str("uuid:");
+        out.push_str(u);
+    }
+    Some(out)
+}
+
+impl Dedup {
+    /// Records an event's stored keys (see [`keys_of`]); true when Okta redelivered it: the
+    /// same `eventId`, or every `uuid` of a batch seen before. Keys it had not seen are added
+    /// to `added`, so a failed commit can [`undo`](Self::undo) them.
+    pub(super) fn check(
+        &mut self,
+        source: &str,
+        keys: &str,
+        added: &mut Vec<(String, String)>,
+    ) -> bool {
+        let window = match self.sources.get_mut(source) {
+            Some(w) => w,
+            None => self.sources.entry(source.to_string()).or_default(),
+        };
+        let (mut eid_seen, mut uuids, mut uuids_seen) = (false, 0, 0);
+        for key in keys.lines() {
+            let seen = window.seen(key);
+            if !seen {
+                added.push((source.to_string(), key.to_string()));
+            }
+            if key.starts_with("eid:") {
+                eid_seen |= seen;
+            } else {
+                uuids += 1;
+                uuids_seen += usize::from(seen);
+            }
+        }
+        eid_seen || (uuids > 0 && uuids_seen == uuids)
+    }
+
+    /// Forgets keys added by events whose commit failed: they were never stored.
+    pub(super) fn undo(&mut self, added: &[(String, String)]) {
+        for (source, key) in added {
+            if let Some(w) = self.sources.get_mut(source) {
+                w.keys.remove(key);
+            }
+        }
+    }
+
+    /// Seeds a source with keys of older events, oldest first (no verdicts).
+    pub(super) fn remember(&mut self, source: &str, keys: &str) {
+        let window = self.sources.entry(source.to_string()).or_default();
+        for key in keys.lines() {
+            window.seen(key);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(eid: Option<&str>, uuids: &[&str]) -> String {
+        let uuids: Vec<String> = uuids.iter().map(|u| u.to_string()).collect();
+        keys_of(eid, &uuids).expect("some keys")
+    }
+
+    #[test]
+    fn the_same_event_id_or_all_uuids_again_is_a_redelivery() {
+        let mut d = Dedup::default();
+        let mut added = Vec::new();
+        assert!(!d.check("s", &keys(Some("e1"), &["u1", "u2"]), &mut added));
+        assert!(
+            d.check("s", &keys(Some("e1"), &["u9"]), &mut added),
+            "same eventId"
+        );
+        assert!(
+            d.check("s", &keys(Some("e2"), &["u1", "u2"]), &mut added),
+            "re-batched"
+        );
+        assert!(
+            !d.check("s", &keys(Some("e3"), &["u1", "u3"]), &mut added),
+            "u3 is new"
+        );
+        assert!(
+            !d.check("other", &keys(Some("e1"), &[]), &mut added),
+            "per source"
+        );
+        assert_eq!(keys_of(None, &[]), None);
+    }
+
+    #[test]
+    fn keys_of_a_failed_commit_are_forgotten() {
+        let mut d = Dedup::default();
+        let mut added = Vec::new();
+        assert!(!d.check("s", &keys(Some("e1"), &["u1"]), &mut added));
+        assert_eq!(added.len(), 2);
+        d.undo(&added);
+        assert!(!d.check("s", &keys(Some("e1"), &["u1"]), &mut Vec::new()));
+    }
+
+    #[test]
+    fn the_window_forgets_the_oldest_keys() {
+        let mut d = Dedup::default();
+        d.remember("s", &keys(Some("old"), &[]));
+        for i in 0..WINDOW {
+            d.remember("s", &keys(Some(&i.to_string()), &[]));
+        }
+        assert!(!d.check("s", &keys(Some("old"), &[]), &mut Vec::new()));
+        let newest = keys(Some(&(WINDOW - 1).to_string()), &[]);
+        assert!(d.check("s", &newest, &mut Vec::new()));
+    }
+}
