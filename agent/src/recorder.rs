@@ -1,6 +1,6 @@
-//! The listener's recorder: a thread that writes captures, outcomes and cursors to the capture
-//! store in batches (one transaction for whatever piled up while the last one committed), off
-//! the delivery path, and reports each change to the output once it is stored.
+//! The listener's recorder: writes captures, outcomes and cursors to the capture store in
+//! batches — whatever arrives within [`GATHER`] of the first record goes into one transaction —
+//! off the delivery path, and reports each change to the output once it is stored.
 
 use crate::capture::{CaptureStore, Record};
 use crate::events::AgentEvent;
@@ -9,6 +9,9 @@ use tokio::sync::mpsc;
 
 /// Most records written in one transaction.
 const MAX_BATCH: usize = 1024;
+/// How long records gather before they are written: one commit per busy period instead of one
+/// per event, while an output still shows a new row within a few milliseconds.
+const GATHER: std::time::Duration = std::time::Duration::from_millis(5);
 /// Records waiting for the thread before senders wait for room.
 const QUEUE: usize = 8192;
 
@@ -18,11 +21,11 @@ pub struct Recorder {
     tx: mpsc::Sender<Record>,
 }
 
-/// The recorder thread; [`RecorderThread::finish`] waits until everything queued is stored.
-pub struct RecorderThread(std::thread::JoinHandle<()>);
+/// The recorder task; [`RecorderThread::finish`] waits until everything queued is stored.
+pub struct RecorderThread(tokio::task::JoinHandle<()>);
 
 impl Recorder {
-    /// Starts the thread. Stored captures and outcomes are reported on `events` as
+    /// Starts the recorder. Stored captures and outcomes are reported on `events` as
     /// [`AgentEvent::Captured`] and [`AgentEvent::Delivered`], so whatever an output shows is
     /// already in the store.
     pub fn start(
@@ -30,10 +33,8 @@ impl Recorder {
         events: mpsc::Sender<AgentEvent>,
     ) -> anyhow::Result<(Recorder, RecorderThread)> {
         let (tx, rx) = mpsc::channel(QUEUE);
-        let thread = std::thread::Builder::new()
-            .name("agent-recorder".into())
-            .spawn(move || run(store, rx, events))?;
-        Ok((Recorder { tx }, RecorderThread(thread)))
+        let task = tokio::spawn(run(store, rx, events));
+        Ok((Recorder { tx }, RecorderThread(task)))
     }
 
     /// Queues a record (waits while the queue is full).
@@ -45,31 +46,48 @@ impl Recorder {
 }
 
 impl RecorderThread {
-    /// Waits for the thread to store what is queued; every [`Recorder`] must be dropped first.
+    /// Waits until everything queued is stored; every [`Recorder`] must be dropped first.
     pub async fn finish(self) {
-        let _ = tokio::task::spawn_blocking(move || self.0.join()).await;
+        let _ = self.0.await;
     }
 }
 
-fn run(store: CaptureStore, mut rx: mpsc::Receiver<Record>, events: mpsc::Sender<AgentEvent>) {
+async fn run(
+    store: CaptureStore,
+    mut rx: mpsc::Receiver<Record>,
+    events: mpsc::Sender<AgentEvent>,
+) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    while let Some(first) = rx.blocking_recv() {
-        batch.push(first);
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(r) => batch.push(r),
-                Err(_) => break,
+    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        if batch.len() < MAX_BATCH {
+            tokio::time::sleep(GATHER).await;
+            while batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(r) => batch.push(r),
+                    Err(_) => break,
+                }
             }
         }
-        if let Err(e) = store.record_batch(&batch) {
-            tracing::warn!(error = %format!("{e:#}"), records = batch.len(), "recording captures failed");
-        }
-        for record in batch.drain(..) {
+        let writer = store.clone();
+        let written = tokio::task::spawn_blocking(move || {
+            if let Err(e) = writer.record_batch(&batch) {
+                tracing::warn!(error = %format!("{e:#}"), records = batch.len(), "recording captures failed");
+            }
+            batch
+        })
+        .await;
+        let Ok(mut written) = written else {
+            tracing::warn!("the capture writer failed; some captures were not stored");
+            batch = Vec::with_capacity(MAX_BATCH);
+            continue;
+        };
+        for record in written.drain(..) {
             for event in report(record) {
                 // The output may be gone (shutting down); storing is what matters.
-                let _ = events.blocking_send(event);
+                let _ = events.send(event).await;
             }
         }
+        batch = written;
     }
 }
 

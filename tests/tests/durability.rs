@@ -63,7 +63,12 @@ async fn events_sent_while_the_agent_is_stopped_arrive_in_order_once() {
             .await
             .expect("send");
         assert_eq!(receive_numbers(&mut target, 1).await, vec![501]);
-        // History survives the restart.
+        // History survives the restart. The agent reports a capture once it is stored.
+        agent
+            .wait_for(
+                |e| matches!(e, AgentEvent::Captured(c) if c.request.body.as_bytes() == b"501"),
+            )
+            .await;
         let history = agent.store.recent(1000).expect("recent");
         assert!(history.len() >= 501, "{}", history.len());
     })

@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tail::Tails;
 use tokio::sync::oneshot;
-use writer::{AppendJob, Heads, WriterQueue};
+use writer::{AppendJob, Heads, Writer};
 
 /// How often the background checkpointer moves the WAL into the database file (and, with
 /// `synchronous=NORMAL`, makes it safe from power loss).
@@ -27,7 +27,7 @@ const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 pub struct SqliteStore {
     path: PathBuf,
     conn: Mutex<Connection>,
-    writer: Arc<WriterQueue>,
+    writer: Arc<Writer>,
     heads: Heads,
     tails: Arc<Tails>,
     /// Each source's rowid, the high part of its events' log keys.
@@ -113,20 +113,22 @@ impl SqliteStore {
                 map.insert(source.clone(), watch::channel(*seq).0);
             }
         }
-        let queue = Arc::new(WriterQueue::default());
         let tails = Arc::new(Tails::default());
-        let (w_queue, w_heads, w_tails) = (queue.clone(), heads.clone(), tails.clone());
-        let w_ids = ids.clone();
+        let engine = writer::Engine {
+            conn: writer_conn,
+            state: writer::State {
+                heads: initial,
+                source_ids: ids.clone(),
+                dedup,
+            },
+            watchers: heads.clone(),
+            tails: tails.clone(),
+        };
+        let writer = Arc::new(Writer::new(engine, sync == SyncMode::Normal));
+        let thread_writer = writer.clone();
         std::thread::Builder::new()
             .name("relay-store-writer".into())
-            .spawn(move || {
-                let state = writer::State {
-                    heads: initial,
-                    source_ids: w_ids,
-                    dedup,
-                };
-                writer::run(writer_conn, w_queue, state, w_heads, w_tails)
-            })
+            .spawn(move || thread_writer.run_thread())
             .context("starting the store writer thread")?;
         let (stop, stopped) = std::sync::mpsc::channel::<()>();
         std::thread::Builder::new()
@@ -136,7 +138,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             path: path.to_path_buf(),
             conn: Mutex::new(conn),
-            writer: queue,
+            writer,
             heads,
             tails,
             source_ids: Mutex::new(ids),

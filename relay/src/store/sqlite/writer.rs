@@ -1,6 +1,6 @@
-//! The one thread that writes the event log: it folds every append and cursor update waiting
-//! at that moment into one transaction (group commit), then publishes the committed events to
-//! the in-memory tails and the head watchers before answering the appenders.
+//! Writing the event log: every append and cursor update waiting at that moment goes into one
+//! transaction (group commit); the committed events are then published to the in-memory
+//! tails and the head watchers before the appenders get their answer.
 
 use super::dedup::{keys_of, Dedup};
 use super::schema;
@@ -35,54 +35,91 @@ struct Queue {
     appends: Vec<AppendJob>,
     /// Newest acknowledged sequence per (agent id, source), coalesced until the next commit.
     cursors: Cursors,
+    /// The writer thread should look at the queue.
+    thread_wanted: bool,
     closed: bool,
 }
 
-/// What appenders and sessions hand to the writer thread.
-pub(super) struct WriterQueue {
+impl Queue {
+    fn is_empty(&self) -> bool {
+        self.appends.is_empty() && self.cursors.is_empty()
+    }
+}
+
+/// What the writer keeps between batches.
+pub(super) struct State {
+    /// Each source's newest sequence.
+    pub heads: HashMap<String, u64>,
+    /// Each source's rowid (the high part of its log keys).
+    pub source_ids: HashMap<String, i64>,
+    /// Recent Okta dedup keys.
+    pub dedup: Dedup,
+}
+
+/// The connection that writes, and everything a commit updates.
+pub(super) struct Engine {
+    pub conn: Connection,
+    pub state: State,
+    pub watchers: Heads,
+    pub tails: Arc<Tails>,
+}
+
+/// Group commit. Whoever finds the engine free commits everything queued at that moment:
+/// with `synchronous=NORMAL` a commit takes tens of microseconds, so an appender commits its
+/// own batch on the spot (no thread hand-off per webhook). When more arrived meanwhile, or a
+/// commit must wait for the disk (`synchronous=FULL`), the writer thread takes over.
+pub(super) struct Writer {
     queue: Mutex<Queue>,
-    ready: Condvar,
+    wake: Condvar,
+    engine: Mutex<Engine>,
+    /// Appenders may commit themselves (false: only the writer thread commits).
+    inline: bool,
     /// Bounds the appends waiting, so a stalled disk pushes back on ingress.
     pub room: Arc<Semaphore>,
 }
 
-impl Default for WriterQueue {
-    fn default() -> Self {
-        WriterQueue {
+impl Writer {
+    pub(super) fn new(engine: Engine, inline: bool) -> Self {
+        Writer {
             queue: Mutex::default(),
-            ready: Condvar::new(),
+            wake: Condvar::new(),
+            engine: Mutex::new(engine),
+            inline,
             room: Arc::new(Semaphore::new(MAX_QUEUED)),
         }
     }
-}
 
-impl WriterQueue {
     fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
         self.queue.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Queues an append; the writer answers on `job.reply`.
+    /// Queues an append and sees that it is committed; the answer comes on `job.reply`.
     pub(super) fn push_append(&self, job: AppendJob) -> Result<(), StoreError> {
-        let mut q = self.lock();
-        if q.closed {
-            return Err(StoreError::Closed);
+        {
+            let mut q = self.lock();
+            if q.closed {
+                return Err(StoreError::Closed);
+            }
+            q.appends.push(job);
         }
-        q.appends.push(job);
-        drop(q);
-        self.ready.notify_one();
+        if !self.inline || !self.commit_queued(1) {
+            self.want_thread();
+        }
         Ok(())
     }
 
-    /// Queues a cursor update (kept only if it moves the cursor forward).
+    /// Queues a cursor update (kept only if it moves the cursor forward); the writer thread
+    /// commits it, so a session never waits for it.
     pub(super) fn push_cursor(&self, agent_id: &str, source: &str, seq: u64) {
-        let mut q = self.lock();
-        let slot = q
-            .cursors
-            .entry((agent_id.to_string(), source.to_string()))
-            .or_insert(seq);
-        *slot = (*slot).max(seq);
-        drop(q);
-        self.ready.notify_one();
+        {
+            let mut q = self.lock();
+            let slot = q
+                .cursors
+                .entry((agent_id.to_string(), source.to_string()))
+                .or_insert(seq);
+            *slot = (*slot).max(seq);
+        }
+        self.want_thread();
     }
 
     /// A cursor update not committed yet, if any.
@@ -103,63 +140,82 @@ impl WriterQueue {
             .max()
     }
 
-    /// Lets the writer finish what is queued, then stop.
+    /// Lets the writer thread finish what is queued, then stop.
     pub(super) fn close(&self) {
         self.lock().closed = true;
-        self.ready.notify_all();
+        self.wake.notify_all();
     }
 
-    /// Waits for work; `None` once closed and drained.
-    fn take(&self) -> Option<(Vec<AppendJob>, Cursors)> {
-        let mut q = self.lock();
-        while q.appends.is_empty() && q.cursors.is_empty() {
-            if q.closed {
-                return None;
-            }
-            q = self.ready.wait(q).unwrap_or_else(|p| p.into_inner());
-        }
-        let appends = if q.appends.len() <= MAX_BATCH {
-            std::mem::take(&mut q.appends)
-        } else {
-            q.appends.drain(..MAX_BATCH).collect()
+    fn want_thread(&self) {
+        self.lock().thread_wanted = true;
+        self.wake.notify_one();
+    }
+
+    /// Commits up to `max_batches` batches if the engine is free. False when work is left
+    /// that nobody else is sure to pick up (the caller then wakes the writer thread). When the
+    /// engine is busy, its holder looks at the queue after it lets go, so nothing is left.
+    fn commit_queued(&self, max_batches: usize) -> bool {
+        let mut engine = match self.engine.try_lock() {
+            Ok(e) => e,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return true,
         };
-        Some((appends, std::mem::take(&mut q.cursors)))
+        for _ in 0..max_batches {
+            let (batch, cursors) = {
+                let mut q = self.lock();
+                if q.is_empty() {
+                    break;
+                }
+                let appends = if q.appends.len() <= MAX_BATCH {
+                    std::mem::take(&mut q.appends)
+                } else {
+                    q.appends.drain(..MAX_BATCH).collect()
+                };
+                (appends, std::mem::take(&mut q.cursors))
+            };
+            engine.commit_and_publish(batch, cursors);
+        }
+        drop(engine);
+        // Whatever was queued while this caller held the engine is still there.
+        self.lock().is_empty()
+    }
+
+    /// The writer thread: commits whenever asked, until closed and drained.
+    pub(super) fn run_thread(&self) {
+        loop {
+            {
+                let mut q = self.lock();
+                while !q.thread_wanted && !q.closed {
+                    q = self.wake.wait(q).unwrap_or_else(|p| p.into_inner());
+                }
+                if q.closed && q.is_empty() {
+                    return;
+                }
+                q.thread_wanted = false;
+            }
+            if !self.commit_queued(usize::MAX) {
+                self.lock().thread_wanted = true;
+            }
+        }
     }
 }
 
-/// What the writer keeps between batches.
-pub(super) struct State {
-    /// Each source's newest sequence.
-    pub heads: HashMap<String, u64>,
-    /// Each source's rowid (the high part of its log keys).
-    pub source_ids: HashMap<String, i64>,
-    /// Recent Okta dedup keys.
-    pub dedup: Dedup,
-}
-
-/// Runs until the queue is closed and drained.
-pub(super) fn run(
-    mut conn: Connection,
-    queue: Arc<WriterQueue>,
-    mut state: State,
-    watchers: Heads,
-    tails: Arc<Tails>,
-) {
-    while let Some((batch, cursors)) = queue.take() {
-        let mut next = state.heads.clone();
-        let mut added = Vec::new();
-        let result = commit(
-            &mut conn, &batch, &cursors, &mut next, &mut state, &mut added,
-        );
+impl Engine {
+    fn commit_and_publish(&mut self, batch: Vec<AppendJob>, cursors: Cursors) {
+        let mut undo = Undo::default();
+        let result = commit(&mut self.conn, &batch, &cursors, &mut self.state, &mut undo);
         match result {
             Ok(results) => {
-                state.heads = next;
-                publish(batch, results, &state.heads, &watchers, &tails);
+                publish(
+                    batch,
+                    results,
+                    &self.state.heads,
+                    &self.watchers,
+                    &self.tails,
+                );
             }
             Err(e) => {
-                state.dedup.undo(&added);
-                // A source created by the failed transaction was rolled back with it.
-                state.source_ids.clear();
+                undo.apply(&mut self.state);
                 tracing::error!(error = %e, events = batch.len(), "committing events failed");
                 for job in batch {
                     let _ = job.reply.send(Err(StoreError::Backend(e.to_string())));
@@ -169,13 +225,35 @@ pub(super) fn run(
     }
 }
 
+/// What a failed commit must take back from the writer's memory.
+#[derive(Default)]
+struct Undo {
+    /// Dedup keys the batch added: (source, key).
+    keys: Vec<(String, String)>,
+    /// Heads the batch moved, with their value before it (`None`: the source was new).
+    heads: Vec<(String, Option<u64>)>,
+}
+
+impl Undo {
+    fn apply(self, state: &mut State) {
+        state.dedup.undo(&self.keys);
+        for (source, old) in self.heads {
+            match old {
+                Some(seq) => state.heads.insert(source, seq),
+                None => state.heads.remove(&source),
+            };
+        }
+        // A source created by the failed transaction was rolled back with it.
+        state.source_ids.clear();
+    }
+}
+
 fn commit(
     conn: &mut Connection,
     batch: &[AppendJob],
     cursors: &Cursors,
-    heads: &mut HashMap<String, u64>,
     state: &mut State,
-    added: &mut Vec<(String, String)>,
+    undo: &mut Undo,
 ) -> rusqlite::Result<Vec<Appended>> {
     let tx = conn.transaction()?;
     let mut out = Vec::with_capacity(batch.len());
@@ -194,20 +272,16 @@ fn commit(
                 }
             };
             let ev = &job.event;
-            let seq = match heads.get_mut(&job.source) {
-                Some(h) => {
-                    *h += 1;
-                    *h
-                }
-                None => {
-                    heads.insert(job.source.clone(), 1);
-                    1
-                }
-            };
+            let old = state.heads.get(&job.source).copied();
+            if !undo.heads.iter().any(|(s, _)| *s == job.source) {
+                undo.heads.push((job.source.clone(), old));
+            }
+            let seq = old.unwrap_or(0) + 1;
+            state.heads.insert(job.source.clone(), seq);
             let keys = keys_of(ev.okta_event_id.as_deref(), &ev.okta_uuids);
             let duplicate = keys
                 .as_deref()
-                .is_some_and(|k| state.dedup.check(&job.source, k, added));
+                .is_some_and(|k| state.dedup.check(&job.source, k, &mut undo.keys));
             let headers =
                 serde_json::to_string(&ev.request.headers).expect("headers always serialize");
             let mut id = uuid::Uuid::encode_buffer();
