@@ -1,6 +1,7 @@
 //! The durable event log, cursors, sources and tokens, behind one trait so another backend
 //! (PostgreSQL) can replace SQLite without touching ingress or sessions.
 
+pub mod log;
 pub mod sqlite;
 
 use shared::{EventId, HttpRequest, Mode};

@@ -1,16 +1,16 @@
-//! SQLite event log: WAL, one writer thread that group-commits appends and cursor updates,
-//! a background checkpointer, and an in-memory tail of each source's newest events.
+//! The relay's own store: sources, tokens, cursors and retention floors in SQLite (WAL); the
+//! events themselves in the segment files of [`crate::store::log`], appended by group commit
+//! ([`writer`]), the newest of each source also kept in memory ([`tail`]).
 
 mod dedup;
 mod schema;
 mod tail;
 mod writer;
 
+use super::log::EventLog;
 use super::*;
 use rusqlite::{params, Connection, OptionalExtension};
-use schema::{
-    log_key, row_to_event, row_to_source, seq_of, EVENT_COLUMNS, MAX_SEQ, SOURCE_COLUMNS,
-};
+use schema::{row_to_source, SOURCE_COLUMNS};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -19,21 +19,22 @@ use tail::Tails;
 use tokio::sync::oneshot;
 use writer::{AppendJob, Heads, Writer};
 
-/// How often the background checkpointer moves the WAL into the database file (and, with
-/// `synchronous=NORMAL`, makes it safe from power loss).
-const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+/// How often the background thread checkpoints SQLite's WAL and, with `--sync normal`,
+/// flushes the event log's files to disk.
+const FLUSH_EVERY: Duration = Duration::from_secs(1);
 
-/// The SQLite store.
+/// The relay's store in one data directory: `relay.sqlite3` and the event log `relay.events/`.
 pub struct SqliteStore {
     path: PathBuf,
     conn: Mutex<Connection>,
+    log: Arc<EventLog>,
     writer: Arc<Writer>,
     heads: Heads,
     tails: Arc<Tails>,
-    /// Each source's rowid, the high part of its events' log keys.
+    /// Each source's rowid (its directory in the event log).
     source_ids: Mutex<HashMap<String, i64>>,
-    /// Dropping it stops the checkpointer.
-    _checkpointer: std::sync::mpsc::Sender<()>,
+    /// Dropping it stops the background flusher.
+    _flusher: std::sync::mpsc::Sender<()>,
 }
 
 impl Drop for SqliteStore {
@@ -88,34 +89,45 @@ impl SqliteStore {
         Self::open_with(path, SyncMode::default())
     }
 
-    /// Opens (creating if needed) the database file at `path`.
+    /// Opens (creating if needed) the database file at `path` and the event log beside it.
     pub fn open_with(path: &Path, sync: SyncMode) -> anyhow::Result<Self> {
         use anyhow::Context;
         let ctx = || format!("opening relay store {}", path.display());
         let conn = schema::connect(path, sync).with_context(ctx)?;
         schema::migrate(&conn).with_context(ctx)?;
         let writer_conn = schema::connect(path, sync).with_context(ctx)?;
-        let checkpoint_conn = schema::connect(path, sync).with_context(ctx)?;
-        let heads: Heads = Arc::default();
+        let flush_conn = schema::connect(path, sync).with_context(ctx)?;
+        let floors = schema::floors(&conn).with_context(ctx)?;
+        let (log, recovered) = EventLog::open(&path.with_extension("events"), &floors, dedup::WINDOW)?;
+        schema::move_legacy_events(&conn, &log).with_context(ctx)?;
+        let ids = schema::source_ids(&conn).with_context(ctx)?;
+        let recorded = schema::recorded_heads(&conn).with_context(ctx)?;
         let mut initial = HashMap::new();
-        let mut ids = HashMap::new();
         let mut dedup = dedup::Dedup::default();
-        for (source, id, head) in schema::sources_and_heads(&conn).with_context(ctx)? {
-            for keys in schema::recent_keys(&conn, id, dedup::WINDOW).with_context(ctx)? {
-                dedup.remember(&source, &keys);
+        for (source, id) in &ids {
+            let found = recovered.get(id);
+            for keys in found.map_or(&[][..], |f| &f.keys[..]) {
+                dedup.remember(source, keys);
             }
+            let logged = log.newest(*id).unwrap_or(0);
+            let head = logged
+                .max(found.map_or(0, |f| f.head))
+                .max(recorded.get(source).copied().unwrap_or(0));
             initial.insert(source.clone(), head);
-            ids.insert(source, id);
         }
+        let heads: Heads = Arc::default();
         {
-            let mut map = heads.lock().expect("heads lock");
+            let mut map = heads.lock().unwrap_or_else(|p| p.into_inner());
             for (source, seq) in &initial {
                 map.insert(source.clone(), watch::channel(*seq).0);
             }
         }
+        let log = Arc::new(log);
         let tails = Arc::new(Tails::default());
         let engine = writer::Engine {
             conn: writer_conn,
+            log: log.clone(),
+            durable: sync == SyncMode::Full,
             state: writer::State {
                 heads: initial,
                 source_ids: ids.clone(),
@@ -131,18 +143,20 @@ impl SqliteStore {
             .spawn(move || thread_writer.run_thread())
             .context("starting the store writer thread")?;
         let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let flush_log = log.clone();
         std::thread::Builder::new()
-            .name("relay-store-checkpoint".into())
-            .spawn(move || checkpoint_loop(checkpoint_conn, stopped))
-            .context("starting the store checkpoint thread")?;
+            .name("relay-store-flush".into())
+            .spawn(move || flush_loop(flush_conn, flush_log, stopped))
+            .context("starting the store flush thread")?;
         Ok(SqliteStore {
             path: path.to_path_buf(),
             conn: Mutex::new(conn),
+            log,
             writer,
             heads,
             tails,
             source_ids: Mutex::new(ids),
-            _checkpointer: stop,
+            _flusher: stop,
         })
     }
 
@@ -157,89 +171,49 @@ impl SqliteStore {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The log key range `(after, last]` of `source`'s events with sequence > `after`, or
-    /// `None` for a source that does not exist.
-    fn key_range(
-        &self,
-        conn: &Connection,
-        source: &str,
-        after: u64,
-    ) -> StoreResult<Option<(i64, i64)>> {
+    /// The rowid of `source` (its directory in the event log), if it exists.
+    fn source_id(&self, source: &str) -> StoreResult<Option<i64>> {
         let cached = self
             .source_ids
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .get(source)
             .copied();
-        let id = match cached {
-            Some(id) => id,
-            None => {
-                let Some(id) = conn
-                    .prepare_cached("SELECT rowid FROM sources WHERE name = ?1")?
-                    .query_row(params![source], |r| r.get::<_, i64>(0))
-                    .optional()?
-                else {
-                    return Ok(None);
-                };
-                self.source_ids
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .insert(source.to_string(), id);
-                id
-            }
-        };
-        Ok(Some((log_key(id, after), log_key(id, MAX_SEQ))))
+        if cached.is_some() {
+            return Ok(cached);
+        }
+        let id: Option<i64> = self
+            .conn()
+            .prepare_cached("SELECT rowid FROM sources WHERE name = ?1")?
+            .query_row(params![source], |r| r.get(0))
+            .optional()?;
+        if let Some(id) = id {
+            self.source_ids
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(source.to_string(), id);
+        }
+        Ok(id)
     }
 
-    /// The first sequence after `after` whose event was received at or after `ms`: a binary
-    /// search over the keys (events are logged in arrival order, so times rise with sequence).
-    fn first_at_or_after(
-        &self,
-        conn: &Connection,
-        range: (i64, i64),
-        ms: u64,
-    ) -> StoreResult<Option<u64>> {
-        let mut at = conn.prepare_cached(
-            "SELECT key, received_at_ms FROM event_log WHERE key > ?1 AND key <= ?2 ORDER BY key LIMIT 1",
-        )?;
-        let mut next = |after: i64| -> StoreResult<Option<(i64, u64)>> {
-            Ok(at
-                .query_row(params![after, range.1], |r| {
-                    Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)? as u64))
-                })
-                .optional()?)
-        };
-        let Some((first, first_ms)) = next(range.0)? else {
-            return Ok(None);
-        };
-        if first_ms >= ms {
-            return Ok(Some(seq_of(first)));
-        }
-        let last: i64 = conn
-            .prepare_cached("SELECT MAX(key) FROM event_log WHERE key > ?1 AND key <= ?2")?
-            .query_row(params![range.0, range.1], |r| r.get(0))?;
-        // Invariant: the event at `lo` is older than `ms`; find the first key after it that is not.
-        let (mut lo, mut hi) = (first, last + 1);
-        while hi - lo > 1 {
-            let mid = lo + (hi - lo) / 2;
-            match next(mid - 1)? {
-                Some((key, t)) if key < hi && t < ms => lo = key,
-                Some((key, _)) if key < hi => hi = key,
-                _ => hi = mid,
-            }
-        }
-        Ok(next(lo)?.map(|(key, _)| seq_of(key)))
+    fn head(&self, source: &str) -> StoreResult<u64> {
+        Ok(*self.watch_head(source)?.borrow())
     }
 }
 
-/// Moves the WAL into the database file in the background, so commits never wait for it.
-fn checkpoint_loop(conn: Connection, stop: std::sync::mpsc::Receiver<()>) {
+/// Every [`FLUSH_EVERY`]: checkpoints SQLite's WAL into its database file, and puts the event
+/// log's new records on disk (with `--sync full` they are there already).
+fn flush_loop(conn: Connection, log: Arc<EventLog>, stop: std::sync::mpsc::Receiver<()>) {
     use std::sync::mpsc::RecvTimeoutError;
-    while let Err(RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_EVERY) {
+    while let Err(RecvTimeoutError::Timeout) = stop.recv_timeout(FLUSH_EVERY) {
+        if let Err(err) = log.flush() {
+            tracing::error!(%err, "flushing the event log to disk failed");
+        }
         if let Err(err) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
             tracing::warn!(%err, "checkpointing the relay store failed");
         }
     }
+    let _ = log.flush();
 }
 
 impl Store for SqliteStore {
@@ -273,17 +247,14 @@ impl Store for SqliteStore {
         if let Some(events) = self.tails.read_after(source, after, limit) {
             return Ok(events);
         }
-        let conn = self.conn();
-        let Some((lo, hi)) = self.key_range(&conn, source, after)? else {
+        let Some(id) = self.source_id(source)? else {
             return Ok(Vec::new());
         };
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT {EVENT_COLUMNS} FROM event_log WHERE key > ?1 AND key <= ?2 ORDER BY key LIMIT ?3"
-        ))?;
-        let rows = stmt.query_map(params![lo, hi, limit as i64], |r| {
-            row_to_event(r).map(Arc::new)
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let events = self
+            .log
+            .read_after(id, after, limit)
+            .map_err(|e| StoreError::Backend(format!("reading the event log: {e}")))?;
+        Ok(events.into_iter().map(Arc::new).collect())
     }
 
     fn watch_head(&self, source: &str) -> StoreResult<watch::Receiver<u64>> {
@@ -295,26 +266,17 @@ impl Store for SqliteStore {
     }
 
     fn first_seq_since(&self, source: &str, ms: u64) -> StoreResult<u64> {
-        let head = *self.watch_head(source)?.borrow();
-        let conn = self.conn();
-        let Some(range) = self.key_range(&conn, source, 0)? else {
-            return Ok(head + 1);
-        };
-        Ok(self
-            .first_at_or_after(&conn, range, ms)?
-            .unwrap_or(head + 1))
+        let head = self.head(source)?;
+        let found = self
+            .source_id(source)?
+            .and_then(|id| self.log.first_at_or_after(id, ms));
+        Ok(found.unwrap_or(head + 1))
     }
 
     fn oldest_seq(&self, source: &str) -> StoreResult<u64> {
-        let head = *self.watch_head(source)?.borrow();
-        let conn = self.conn();
-        let Some((lo, hi)) = self.key_range(&conn, source, 0)? else {
-            return Ok(head + 1);
-        };
-        let key: Option<i64> = conn
-            .prepare_cached("SELECT MIN(key) FROM event_log WHERE key > ?1 AND key <= ?2")?
-            .query_row(params![lo, hi], |r| r.get(0))?;
-        Ok(key.map(seq_of).unwrap_or(head + 1))
+        let head = self.head(source)?;
+        let found = self.source_id(source)?.and_then(|id| self.log.oldest(id));
+        Ok(found.unwrap_or(head + 1))
     }
 
     fn cursor(&self, agent_id: &str, source: &str) -> StoreResult<Option<u64>> {
@@ -387,7 +349,7 @@ impl Store for SqliteStore {
         let wal = std::fs::metadata(self.path.with_extension("sqlite3-wal"))
             .map(|m| m.len())
             .unwrap_or(0);
-        Ok((pages.max(0) as u64) * (size.max(0) as u64) + wal)
+        Ok((pages.max(0) as u64) * (size.max(0) as u64) + wal + self.log.disk_bytes())
     }
 
     fn ensure_source(&self, name: &str) -> StoreResult<()> {
@@ -483,46 +445,39 @@ impl Store for SqliteStore {
     fn prune(&self, now_ms: u64, retention: Retention) -> StoreResult<PruneReport> {
         let mut report = PruneReport::default();
         for source in self.sources()? {
-            let head = *self.watch_head(&source.name)?.borrow();
-            let conn = self.conn();
-            let Some((lo, hi)) = self.key_range(&conn, &source.name, 0)? else {
+            let Some(id) = self.source_id(&source.name)? else {
                 continue;
             };
-            // Remember the head, so an emptied log does not restart its sequence at 1.
-            conn.prepare_cached(
-                "INSERT INTO heads(source, seq) VALUES (?1, ?2)
-                 ON CONFLICT(source) DO UPDATE SET seq = MAX(seq, excluded.seq)",
-            )?
-            .execute(params![source.name, head as i64])?;
-            let mut delete =
-                conn.prepare_cached("DELETE FROM event_log WHERE key > ?1 AND key < ?2")?;
-            let cutoff = now_ms.saturating_sub(retention.max_age_ms);
-            let keep_from = self
-                .first_at_or_after(&conn, (lo, hi), cutoff)?
-                .unwrap_or(head + 1)
-                .max(head.saturating_sub(retention.max_events) + 1);
-            let base = lo;
-            let mut removed = delete.execute(params![lo, base + keep_from as i64])? as u64;
-            // Byte cap: drop the oldest tenth until the total fits.
-            loop {
-                let (count, bytes): (i64, i64) = conn
-                    .prepare_cached(
-                        "SELECT COUNT(*), COALESCE(SUM(LENGTH(body)), 0) FROM event_log
-                         WHERE key > ?1 AND key <= ?2",
-                    )?
-                    .query_row(params![lo, hi], |r| Ok((r.get(0)?, r.get(1)?)))?;
-                if bytes as u64 <= retention.max_bytes || count == 0 {
-                    break;
-                }
-                let drop_n = (count / 10).max(1);
-                let upto: i64 = conn
-                    .prepare_cached(
-                        "SELECT key FROM event_log WHERE key > ?1 AND key <= ?2
-                         ORDER BY key LIMIT 1 OFFSET ?3",
-                    )?
-                    .query_row(params![lo, hi, drop_n - 1], |r| r.get(0))?;
-                removed += delete.execute(params![lo, upto + 1])? as u64;
+            let head = self.head(&source.name)?;
+            let by_age = self
+                .log
+                .first_at_or_after(id, now_ms.saturating_sub(retention.max_age_ms))
+                .unwrap_or(head + 1);
+            let by_count = head.saturating_sub(retention.max_events) + 1;
+            let by_bytes = self.log.floor_for_bytes(id, retention.max_bytes).unwrap_or(0);
+            let floor = by_age.max(by_count).max(by_bytes);
+            if self.log.oldest(id).is_none_or(|oldest| oldest >= floor) {
+                continue;
             }
+            // Floor and head first: after a crash the dropped events stay dropped, and an
+            // emptied log does not restart its sequence at 1.
+            {
+                let conn = self.conn();
+                conn.prepare_cached(
+                    "INSERT INTO log_floors(source_id, seq) VALUES (?1, ?2)
+                     ON CONFLICT(source_id) DO UPDATE SET seq = MAX(seq, excluded.seq)",
+                )?
+                .execute(params![id, floor as i64])?;
+                conn.prepare_cached(
+                    "INSERT INTO heads(source, seq) VALUES (?1, ?2)
+                     ON CONFLICT(source) DO UPDATE SET seq = MAX(seq, excluded.seq)",
+                )?
+                .execute(params![source.name, head as i64])?;
+            }
+            let removed = self
+                .log
+                .drop_below(id, floor)
+                .map_err(|e| StoreError::Backend(format!("pruning the event log: {e}")))?;
             if removed > 0 {
                 self.tails.forget(&source.name);
                 report.removed.push((source.name.clone(), removed));
@@ -532,16 +487,8 @@ impl Store for SqliteStore {
     }
 
     fn stats(&self, source: &str) -> StoreResult<(u64, u64)> {
-        let conn = self.conn();
-        let Some((lo, hi)) = self.key_range(&conn, source, 0)? else {
-            return Ok((0, 0));
-        };
-        let (count, bytes): (i64, i64) = conn
-            .prepare_cached(
-                "SELECT COUNT(*), COALESCE(SUM(LENGTH(body)), 0) FROM event_log
-                 WHERE key > ?1 AND key <= ?2",
-            )?
-            .query_row(params![lo, hi], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok((count as u64, bytes as u64))
+        Ok(self
+            .source_id(source)?
+            .map_or((0, 0), |id| self.log.stats(id)))
     }
 }

@@ -3,8 +3,8 @@
 //! tails and the head watchers before the appenders get their answer.
 
 use super::dedup::{keys_of, Dedup};
-use super::schema;
 use super::tail::Tails;
+use crate::store::log::EventLog;
 use crate::store::{Appended, NewEvent, StoreError, StoreResult, StoredEvent};
 use rusqlite::{params, Connection};
 use std::collections::HashMap;
@@ -50,15 +50,20 @@ impl Queue {
 pub(super) struct State {
     /// Each source's newest sequence.
     pub heads: HashMap<String, u64>,
-    /// Each source's rowid (the high part of its log keys).
+    /// Each source's rowid (its directory in the event log).
     pub source_ids: HashMap<String, i64>,
     /// Recent Okta dedup keys.
     pub dedup: Dedup,
 }
 
-/// The connection that writes, and everything a commit updates.
+/// What a commit writes to, and everything it updates.
 pub(super) struct Engine {
+    /// Cursors (and new sources) go here.
     pub conn: Connection,
+    /// Events go here.
+    pub log: Arc<EventLog>,
+    /// Flush each append to disk before answering (`--sync full`).
+    pub durable: bool,
     pub state: State,
     pub watchers: Heads,
     pub tails: Arc<Tails>,
@@ -201,170 +206,125 @@ impl Writer {
 }
 
 impl Engine {
+    /// Logs the batch (one write per source), commits the cursors, publishes and answers.
     fn commit_and_publish(&mut self, batch: Vec<AppendJob>, cursors: Cursors) {
-        let mut undo = Undo::default();
-        let result = commit(&mut self.conn, &batch, &cursors, &mut self.state, &mut undo);
-        match result {
-            Ok(results) => {
-                publish(
-                    batch,
-                    results,
-                    &self.state.heads,
-                    &self.watchers,
-                    &self.tails,
-                );
-            }
-            Err(e) => {
-                undo.apply(&mut self.state);
-                tracing::error!(error = %e, events = batch.len(), "committing events failed");
-                for job in batch {
-                    let _ = job.reply.send(Err(StoreError::Backend(e.to_string())));
-                }
-            }
-        }
-    }
-}
-
-/// What a failed commit must take back from the writer's memory.
-#[derive(Default)]
-struct Undo {
-    /// Dedup keys the batch added: (source, key).
-    keys: Vec<(String, String)>,
-    /// Heads the batch moved, with their value before it (`None`: the source was new).
-    heads: Vec<(String, Option<u64>)>,
-}
-
-impl Undo {
-    fn apply(self, state: &mut State) {
-        state.dedup.undo(&self.keys);
-        for (source, old) in self.heads {
-            match old {
-                Some(seq) => state.heads.insert(source, seq),
-                None => state.heads.remove(&source),
-            };
-        }
-        // A source created by the failed transaction was rolled back with it.
-        state.source_ids.clear();
-    }
-}
-
-fn commit(
-    conn: &mut Connection,
-    batch: &[AppendJob],
-    cursors: &Cursors,
-    state: &mut State,
-    undo: &mut Undo,
-) -> rusqlite::Result<Vec<Appended>> {
-    let tx = conn.transaction()?;
-    let mut out = Vec::with_capacity(batch.len());
-    {
-        let mut insert = tx.prepare_cached(
-            "INSERT INTO event_log(key, id, received_at_ms, duplicate, method, path, query,
-                                   headers, body, okta_keys) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
-        )?;
+        let mut groups: Vec<(String, Vec<AppendJob>)> = Vec::new();
         for job in batch {
-            let source_id = match state.source_ids.get(&job.source) {
-                Some(id) => *id,
-                None => {
-                    let id = source_id(&tx, &job.source)?;
-                    state.source_ids.insert(job.source.clone(), id);
+            match groups.iter_mut().find(|(s, _)| *s == job.source) {
+                Some((_, jobs)) => jobs.push(job),
+                None => groups.push((job.source.clone(), vec![job])),
+            }
+        }
+        for (source, jobs) in groups {
+            if let Err(e) = self.append_source(&source, jobs) {
+                tracing::error!(error = %e, %source, "logging events failed");
+            }
+        }
+        if !cursors.is_empty() {
+            if let Err(e) = save_cursors(&mut self.conn, &cursors) {
+                tracing::error!(error = %e, "saving cursors failed");
+            }
+        }
+    }
+
+    /// Logs one source's jobs; on failure answers each with the error and takes back the
+    /// sequences and dedup keys they were given.
+    fn append_source(&mut self, source: &str, jobs: Vec<AppendJob>) -> Result<(), String> {
+        let fail = |jobs: Vec<AppendJob>, e: String| {
+            for job in jobs {
+                let _ = job.reply.send(Err(StoreError::Backend(e.clone())));
+            }
+            Err(e)
+        };
+        let source_id = match self.state.source_ids.get(source) {
+            Some(id) => *id,
+            None => match source_id(&self.conn, source) {
+                Ok(id) => {
+                    self.state.source_ids.insert(source.to_string(), id);
                     id
                 }
-            };
-            let ev = &job.event;
-            let old = state.heads.get(&job.source).copied();
-            if !undo.heads.iter().any(|(s, _)| *s == job.source) {
-                undo.heads.push((job.source.clone(), old));
-            }
-            let seq = old.unwrap_or(0) + 1;
-            state.heads.insert(job.source.clone(), seq);
-            let keys = keys_of(ev.okta_event_id.as_deref(), &ev.okta_uuids);
+                Err(e) => return fail(jobs, e.to_string()),
+            },
+        };
+        let old_head = self.state.heads.get(source).copied().unwrap_or(0);
+        let mut added = Vec::new();
+        let mut events = Vec::with_capacity(jobs.len());
+        let mut replies = Vec::with_capacity(jobs.len());
+        for (i, job) in jobs.into_iter().enumerate() {
+            let keys = keys_of(job.event.okta_event_id.as_deref(), &job.event.okta_uuids);
             let duplicate = keys
                 .as_deref()
-                .is_some_and(|k| state.dedup.check(&job.source, k, &mut undo.keys));
-            let headers =
-                serde_json::to_string(&ev.request.headers).expect("headers always serialize");
-            let mut id = uuid::Uuid::encode_buffer();
-            insert.execute(params![
-                schema::log_key(source_id, seq),
-                &*ev.id.0.hyphenated().encode_lower(&mut id),
-                ev.received_at_ms as i64,
+                .is_some_and(|k| self.state.dedup.check(source, k, &mut added));
+            let stored = Arc::new(StoredEvent {
+                seq: old_head + 1 + i as u64,
+                id: job.event.id,
+                received_at_ms: job.event.received_at_ms,
                 duplicate,
-                ev.request.method,
-                ev.request.path,
-                ev.request.query,
-                headers,
-                ev.request.body.as_bytes(),
-                keys,
-            ])?;
-            out.push(Appended { seq, duplicate });
+                request: job.event.request,
+            });
+            events.push((stored, keys));
+            replies.push((job.reply, job._permit));
         }
-        let mut cursor = tx.prepare_cached(
+        let refs: Vec<(&StoredEvent, Option<&str>)> =
+            events.iter().map(|(e, k)| (e.as_ref(), k.as_deref())).collect();
+        if let Err(e) = self.log.append(source_id, &refs, self.durable) {
+            self.state.dedup.undo(&added);
+            let e = e.to_string();
+            for (reply, _permit) in replies {
+                let _ = reply.send(Err(StoreError::Backend(e.clone())));
+            }
+            return Err(e);
+        }
+        let head = old_head + events.len() as u64;
+        self.state.heads.insert(source.to_string(), head);
+        let committed: Vec<Arc<StoredEvent>> = events.into_iter().map(|(e, _)| e).collect();
+        self.tails.push(source, &committed);
+        notify_head(&self.watchers, source, head);
+        for ((reply, permit), ev) in replies.into_iter().zip(&committed) {
+            let _ = reply.send(Ok(Appended {
+                seq: ev.seq,
+                duplicate: ev.duplicate,
+            }));
+            drop(permit);
+        }
+        Ok(())
+    }
+}
+
+fn save_cursors(conn: &mut Connection, cursors: &Cursors) -> rusqlite::Result<()> {
+    let tx = conn.transaction()?;
+    {
+        let mut stmt = tx.prepare_cached(
             "INSERT INTO cursors(agent_id, source, seq) VALUES (?1, ?2, ?3)
              ON CONFLICT(agent_id, source) DO UPDATE SET seq = MAX(seq, excluded.seq)",
         )?;
         for ((agent, source), seq) in cursors {
-            cursor.execute(params![agent, source, *seq as i64])?;
+            stmt.execute(params![agent, source, *seq as i64])?;
         }
     }
-    tx.commit()?;
-    Ok(out)
+    tx.commit()
 }
 
 /// The rowid of `source`, created if it does not exist yet.
-fn source_id(tx: &rusqlite::Transaction<'_>, source: &str) -> rusqlite::Result<i64> {
-    tx.prepare_cached("INSERT OR IGNORE INTO sources(name, created_ms) VALUES (?1, ?2)")?
+fn source_id(conn: &Connection, source: &str) -> rusqlite::Result<i64> {
+    conn.prepare_cached("INSERT OR IGNORE INTO sources(name, created_ms) VALUES (?1, ?2)")?
         .execute(params![source, crate::now_ms() as i64])?;
-    tx.prepare_cached("SELECT rowid FROM sources WHERE name = ?1")?
+    conn.prepare_cached("SELECT rowid FROM sources WHERE name = ?1")?
         .query_row(params![source], |r| r.get(0))
 }
 
-/// Hands committed events to the tails and head watchers, then answers the appenders.
-fn publish(
-    batch: Vec<AppendJob>,
-    results: Vec<Appended>,
-    heads: &HashMap<String, u64>,
-    watchers: &Heads,
-    tails: &Tails,
-) {
-    let mut by_source: Vec<(String, Vec<Arc<StoredEvent>>)> = Vec::new();
-    let mut replies = Vec::with_capacity(batch.len());
-    for (job, appended) in batch.into_iter().zip(results) {
-        let stored = Arc::new(StoredEvent {
-            seq: appended.seq,
-            id: job.event.id,
-            received_at_ms: job.event.received_at_ms,
-            duplicate: appended.duplicate,
-            request: job.event.request,
-        });
-        match by_source.iter_mut().find(|(s, _)| *s == job.source) {
-            Some((_, v)) => v.push(stored),
-            None => by_source.push((job.source, vec![stored])),
-        }
-        replies.push((job.reply, appended, job._permit));
-    }
-    for (source, events) in &by_source {
-        tails.push(source, events);
-    }
-    {
-        let mut map = watchers.lock().unwrap_or_else(|p| p.into_inner());
-        for (source, _) in &by_source {
-            let seq = heads[source];
-            let tx = match map.get(source) {
-                Some(tx) => tx,
-                None => map
-                    .entry(source.clone())
-                    .or_insert_with(|| watch::channel(0).0),
-            };
-            tx.send_if_modified(|cur| {
-                let changed = *cur != seq;
-                *cur = seq;
-                changed
-            });
-        }
-    }
-    for (reply, appended, permit) in replies {
-        let _ = reply.send(Ok(appended));
-        drop(permit);
-    }
+/// Tells the source's sessions its head moved.
+fn notify_head(watchers: &Heads, source: &str, seq: u64) {
+    let mut map = watchers.lock().unwrap_or_else(|p| p.into_inner());
+    let tx = match map.get(source) {
+        Some(tx) => tx,
+        None => map
+            .entry(source.to_string())
+            .or_insert_with(|| watch::channel(0).0),
+    };
+    tx.send_if_modified(|cur| {
+        let changed = *cur != seq;
+        *cur = seq;
+        changed
+    });
 }
