@@ -148,6 +148,22 @@ fn backoff(opts: &LinkOptions, attempt: u32) -> Duration {
     base.mul_f64(jitter)
 }
 
+/// Queues one message; a large ack (a big local answer in proxy mode) goes in fragments.
+async fn feed<S>(sink: &mut S, msg: &AgentMessage) -> Result<(), S::Error>
+where
+    S: futures_util::Sink<Message> + Unpin,
+{
+    match frame::encode_agent(msg) {
+        Frame::Binary(bytes) => {
+            for m in relay::ws::binary_messages(bytes.into()) {
+                sink.feed(m).await?;
+            }
+            Ok(())
+        }
+        text => sink.feed(to_message(text)).await,
+    }
+}
+
 fn to_message(frame: Frame) -> Message {
     match frame {
         Frame::Text(t) => Message::Text(t.into()),
@@ -251,10 +267,10 @@ async fn connect_once(
             ack = acks.recv() => {
                 let Some(ack) = ack else { return Ok(LinkEnd::Shutdown) };
                 // Every ack ready now goes out in one write.
-                let mut sent = sink.feed(to_message(frame::encode_agent(&ack))).await;
+                let mut sent = feed(&mut sink, &ack).await;
                 while sent.is_ok() {
                     let Ok(more) = acks.try_recv() else { break };
-                    sent = sink.feed(to_message(frame::encode_agent(&more))).await;
+                    sent = feed(&mut sink, &more).await;
                 }
                 if let Err(e) = sent.and(sink.flush().await) {
                     return Ok(LinkEnd::Lost { reason: format!("sending an ack: {e}"), healthy });

@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 const MAX_BATCH: usize = 1024;
 /// How long records gather before they are written: one commit per busy period instead of one
 /// per event, while an output still shows a new row within a few milliseconds.
-const GATHER: std::time::Duration = std::time::Duration::from_millis(5);
+const GATHER: std::time::Duration = std::time::Duration::from_millis(20);
 /// Records waiting for the thread before senders wait for room.
 const QUEUE: usize = 8192;
 

@@ -98,16 +98,13 @@ async fn receive(
     }
     let limit = state.config.max_body_bytes;
     let read_timeout = state.config.body_read_timeout;
-    let body = tokio::time::timeout(read_timeout, axum::body::to_bytes(body, limit))
+    let declared = parts
+        .headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    let body = tokio::time::timeout(read_timeout, read_body(body, limit, declared))
         .await
-        .map_err(|_| RelayError::ReadTimeout(read_timeout.as_millis() as u64))?
-        .map_err(|e| {
-            if is_length_limit(&e) {
-                RelayError::BodyTooLarge(limit)
-            } else {
-                RelayError::BadBody(e.to_string())
-            }
-        })?;
+        .map_err(|_| RelayError::ReadTimeout(read_timeout.as_millis() as u64))??;
     let request = HttpRequest {
         method: parts.method.as_str().to_string(),
         path: suffix.to_string(),
@@ -209,8 +206,52 @@ fn proxied(resp: shared::HttpResponse) -> Response {
         .unwrap_or_else(|e| json_error(StatusCode::BAD_GATEWAY, &format!("bad local answer: {e}")))
 }
 
-fn is_length_limit(err: &axum::Error) -> bool {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+/// The whole body, at most `limit` bytes. A body that arrives in one piece is kept as it is;
+/// one in many pieces is gathered into a single buffer sized from `Content-Length`, so a large
+/// body is held once, not once in pieces and again joined.
+async fn read_body(
+    body: Body,
+    limit: usize,
+    declared: Option<usize>,
+) -> Result<bytes::Bytes, RelayError> {
+    use http_body_util::BodyExt;
+    let mut body = http_body_util::Limited::new(body, limit);
+    let mut first: Option<bytes::Bytes> = None;
+    let mut joined: Option<bytes::BytesMut> = None;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| {
+            if is_length_limit(e.as_ref()) {
+                RelayError::BodyTooLarge(limit)
+            } else {
+                RelayError::BadBody(e.to_string())
+            }
+        })?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        match (&mut joined, first.take()) {
+            (Some(buf), _) => buf.extend_from_slice(&data),
+            (None, None) => first = Some(data),
+            (None, Some(head)) => {
+                let size = declared
+                    .unwrap_or(0)
+                    .min(limit)
+                    .max(head.len() + data.len());
+                let mut buf = bytes::BytesMut::with_capacity(size);
+                buf.extend_from_slice(&head);
+                buf.extend_from_slice(&data);
+                joined = Some(buf);
+            }
+        }
+    }
+    Ok(match joined {
+        Some(buf) => buf.freeze(),
+        None => first.unwrap_or_default(),
+    })
+}
+
+fn is_length_limit(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = Some(err);
     while let Some(e) = source {
         if e.is::<http_body_util::LengthLimitError>() {
             return true;

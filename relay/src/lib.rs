@@ -16,6 +16,7 @@ pub mod session;
 pub mod store;
 pub mod tls;
 pub mod tokens;
+pub mod ws;
 
 pub use config::Config;
 

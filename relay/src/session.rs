@@ -1,11 +1,11 @@
 //! One agent's websocket: hello, token and version checks, then events out and acks in.
 
-use crate::store::{Store, StoredEvent};
+use crate::store::Store;
+use crate::ws::{self, Socket};
 use crate::RelayState;
-use axum::body::Bytes;
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::response::Response;
+use bytes::Bytes;
 use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use shared::frame::{self, Frame};
@@ -13,6 +13,9 @@ use shared::protocol::close;
 use shared::{AgentMessage, Hello, RelayMessage, Since, PROTOCOL_VERSION};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tokio_tungstenite::tungstenite::Message;
 
 /// How often an advanced cursor is written to the store. Acks in between are safe to lose:
 /// the agent's hello carries its own last acked sequence and it drops repeats by id.
@@ -22,18 +25,19 @@ const CURSOR_FLUSH: Duration = Duration::from_millis(250);
 const WRITE_BUFFER: usize = 32 * 1024;
 
 /// `GET /agent/connect`: upgrades to a websocket session.
-pub async fn connect(State(state): State<Arc<RelayState>>, ws: WebSocketUpgrade) -> Response {
+pub async fn connect(State(state): State<Arc<RelayState>>, req: Request) -> Response {
     let max = state.config.max_frame_bytes;
     // Small buffers keep idle agents cheap; frames larger than them still pass. Frames queued
     // together (a batch of events) go out in one write up to the write buffer's size.
-    ws.read_buffer_size(4 * 1024)
+    let config = WebSocketConfig::default()
+        .read_buffer_size(4 * 1024)
         .write_buffer_size(WRITE_BUFFER)
-        .max_message_size(max)
-        .max_frame_size(max)
-        .on_upgrade(move |socket| async move {
-            let tracker = state.tracker.clone();
-            tracker.track_future(run(state, socket)).await
-        })
+        .max_message_size(Some(max))
+        .max_frame_size(Some(max));
+    ws::upgrade(req, config, move |socket| async move {
+        let tracker = state.tracker.clone();
+        tracker.track_future(run(state, socket)).await
+    })
 }
 
 /// Why a session ends, as a close frame.
@@ -45,7 +49,7 @@ impl Closing {
     }
 }
 
-async fn run(state: Arc<RelayState>, socket: WebSocket) {
+async fn run(state: Arc<RelayState>, socket: Socket) {
     let (mut sink, mut stream) = socket.split();
     let hello = match tokio::time::timeout(state.config.hello_timeout, stream.next()).await {
         Ok(Some(Ok(Message::Text(text)))) => {
@@ -90,11 +94,11 @@ async fn run(state: Arc<RelayState>, socket: WebSocket) {
     .await;
 }
 
-type Sink = SplitSink<WebSocket, Message>;
+type Sink = SplitSink<Socket, Message>;
 
 async fn close_with(sink: &mut Sink, closing: Closing) {
     let frame = CloseFrame {
-        code: closing.0,
+        code: CloseCode::from(closing.0),
         reason: closing.1.into(),
     };
     let _ = tokio::time::timeout(
@@ -111,7 +115,7 @@ fn to_message(frame: Frame) -> Message {
     }
 }
 
-fn send_failed(e: axum::Error) -> Closing {
+fn send_failed(e: tokio_tungstenite::tungstenite::Error) -> Closing {
     Closing::new(close::GOING_AWAY, format!("send failed: {e}"))
 }
 
@@ -130,7 +134,7 @@ async fn serve(
     state: &Arc<RelayState>,
     hello: Hello,
     sink: &mut Sink,
-    stream: &mut futures_util::stream::SplitStream<WebSocket>,
+    stream: &mut futures_util::stream::SplitStream<Socket>,
 ) -> Result<(), Closing> {
     if hello.version != PROTOCOL_VERSION {
         return Err(Closing::new(
@@ -254,7 +258,9 @@ async fn serve(
             for ev in batch {
                 next = ev.seq + 1;
                 in_flight.sent(ev.seq);
-                sink.feed(event_message(&ev)).await.map_err(send_failed)?;
+                for message in ws::binary_messages(ev.frame()) {
+                    sink.feed(message).await.map_err(send_failed)?;
+                }
                 queued = true;
             }
         }
@@ -276,7 +282,7 @@ async fn serve(
                 let decoded = match frame {
                     Some(Ok(Message::Binary(bytes))) => frame::decode_agent_binary(bytes, limit),
                     Some(Ok(Message::Text(text))) => frame::decode_agent_text(&text, limit),
-                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                    Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => continue,
                     Some(Ok(Message::Close(_))) | None => break Ok(()),
                     Some(Err(e)) => {
                         let msg = e.to_string();
@@ -316,7 +322,7 @@ async fn serve(
                 if last_seen.elapsed() > state.config.heartbeat_timeout {
                     break Err(Closing::new(close::GOING_AWAY, "no heartbeat from the agent"));
                 }
-                if sink.send(Message::Ping(Default::default())).await.is_err() {
+                if sink.send(Message::Ping(Bytes::new())).await.is_err() {
                     break Ok(());
                 }
             }
@@ -336,9 +342,4 @@ async fn serve(
         }
     }
     result
-}
-
-fn event_message(ev: &StoredEvent) -> Message {
-    let bytes = frame::encode_event(ev.seq, ev.id, ev.received_at_ms, ev.duplicate, &ev.request);
-    Message::Binary(Bytes::from(bytes))
 }

@@ -97,6 +97,20 @@ pub fn encode_event(
     duplicate: bool,
     request: &HttpRequest,
 ) -> Vec<u8> {
+    let mut out = Vec::with_capacity(PREFIX + 512 + request.body.len());
+    encode_event_into(&mut out, seq, id, received_at_ms, duplicate, request);
+    out
+}
+
+/// Appends the binary frame of one event to `out` (e.g. a log record being built).
+pub fn encode_event_into(
+    out: &mut Vec<u8>,
+    seq: u64,
+    id: EventId,
+    received_at_ms: u64,
+    duplicate: bool,
+    request: &HttpRequest,
+) {
     let head = EventHead {
         seq,
         id,
@@ -107,7 +121,7 @@ pub fn encode_event(
         query: request.query.as_deref().map(Cow::Borrowed),
         headers: Cow::Borrowed(&request.headers),
     };
-    with_body(EVENT, &head, request.body.as_bytes())
+    write_with_body(out, EVENT, &head, request.body.as_bytes());
 }
 
 /// The binary frame of one ack.
@@ -126,13 +140,18 @@ pub fn encode_ack(seq: u64, id: EventId, outcome: &DeliveryOutcome) -> Vec<u8> {
 
 fn with_body<T: Serialize>(kind: u8, head: &T, body: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(PREFIX + 512 + body.len());
+    write_with_body(&mut out, kind, head, body);
+    out
+}
+
+fn write_with_body<T: Serialize>(out: &mut Vec<u8>, kind: u8, head: &T, body: &[u8]) {
+    let start = out.len();
     out.push(kind);
     out.extend_from_slice(&[0; 4]);
-    serde_json::to_writer(&mut out, head).expect("frame heads always serialize");
-    let head_len = u32::try_from(out.len() - PREFIX).expect("a head is far below 4 GiB");
-    out[1..PREFIX].copy_from_slice(&head_len.to_be_bytes());
+    serde_json::to_writer(&mut *out, head).expect("frame heads always serialize");
+    let head_len = u32::try_from(out.len() - start - PREFIX).expect("a head is far below 4 GiB");
+    out[start + 1..start + PREFIX].copy_from_slice(&head_len.to_be_bytes());
     out.extend_from_slice(body);
-    out
 }
 
 /// Splits a binary frame into its kind, JSON head and body (a zero-copy slice of `frame`).

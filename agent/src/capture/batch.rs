@@ -1,6 +1,6 @@
 //! Many changes in one transaction: what the listener's recorder writes while events flow.
 
-use super::{row, CaptureStore, SET_CURSOR};
+use super::{bodies, row, CaptureStore, SET_CURSOR};
 use crate::model::Capture;
 use anyhow::{anyhow, Context};
 use rusqlite::{params, params_from_iter};
@@ -77,14 +77,26 @@ impl CaptureStore {
                     row::upsert_params_with(c, Some(*delivered), Some(*answered), Some(outcome))?
                 }
             };
+            let response = match folded {
+                None => c.outcome.as_ref(),
+                Some((_, _, outcome)) => Some(*outcome),
+            }
+            .and_then(|o| o.response.as_ref())
+            .map(|r| r.body.as_bytes());
             tx.prepare_cached(row::UPSERT)
                 .and_then(|mut s| s.execute(params_from_iter(values)))
+                .and_then(|_| bodies::fill(&tx, c.id, c.request.body.as_bytes(), response))
                 .with_context(|| format!("storing capture {}", c.id))?;
         }
         for (id, delivered_at_ms, answered_at_ms, outcome) in outcomes {
             let values = row::outcome_params(id, delivered_at_ms, answered_at_ms, outcome)?;
+            let response = outcome.response.as_ref().map(|r| r.body.as_bytes());
             tx.prepare_cached(row::UPDATE_OUTCOME)
                 .and_then(|mut s| s.execute(params_from_iter(values)))
+                .and_then(|changed| match changed {
+                    0 => Ok(()),
+                    _ => bodies::fill(&tx, id, &[], response),
+                })
                 .with_context(|| format!("recording the outcome of capture {id}"))?;
         }
         for (relay, source, seq) in cursors {
@@ -203,5 +215,80 @@ mod tests {
         let mut want = vec![b.id, c.id];
         want.sort();
         assert_eq!(after, want);
+    }
+
+    #[test]
+    fn large_bodies_are_stored_whole_in_every_path() {
+        let store = CaptureStore::open_in_memory().expect("store");
+        let big = |n: usize, seed: u8| -> Vec<u8> { (0..n).map(|i| (i as u8) ^ seed).collect() };
+        let answer = |body: Vec<u8>| DeliveryOutcome {
+            response: Some(HttpResponse {
+                status: 200,
+                headers: Vec::new(),
+                body: Blob::from(body),
+            }),
+            error: None,
+            duration_us: 1,
+        };
+        // Capture and outcome in one batch (folded), and an outcome in a later batch.
+        let (mut a, mut b) = (capture(1), capture(2));
+        a.request.body = Blob::from(big(300_000, 1));
+        b.request.body = Blob::from(big(70_000, 2));
+        store
+            .record_batch(&[
+                Record::Capture(Box::new(a.clone())),
+                Record::Outcome {
+                    id: a.id,
+                    delivered_at_ms: 2,
+                    answered_at_ms: 3,
+                    outcome: answer(big(200_000, 3)),
+                },
+                Record::Capture(Box::new(b.clone())),
+            ])
+            .expect("first batch");
+        store
+            .record_batch(&[Record::Outcome {
+                id: b.id,
+                delivered_at_ms: 2,
+                answered_at_ms: 3,
+                outcome: answer(big(100_000, 4)),
+            }])
+            .expect("second batch");
+        let got_a = store.get(a.id).expect("get").expect("a");
+        assert_eq!(got_a.request.body.as_bytes(), &big(300_000, 1)[..]);
+        assert_eq!(
+            got_a
+                .outcome
+                .and_then(|o| o.response)
+                .expect("answer")
+                .body
+                .as_bytes(),
+            &big(200_000, 3)[..]
+        );
+        let got_b = store.get(b.id).expect("get").expect("b");
+        assert_eq!(got_b.request.body.as_bytes(), &big(70_000, 2)[..]);
+        assert_eq!(
+            got_b
+                .outcome
+                .and_then(|o| o.response)
+                .expect("answer")
+                .body
+                .as_bytes(),
+            &big(100_000, 4)[..]
+        );
+        // The single-capture path too.
+        let mut c = capture(3);
+        c.request.body = Blob::from(big(500_000, 5));
+        store.insert(&c).expect("insert");
+        assert_eq!(
+            store
+                .get(c.id)
+                .expect("get")
+                .expect("c")
+                .request
+                .body
+                .as_bytes(),
+            &big(500_000, 5)[..]
+        );
     }
 }

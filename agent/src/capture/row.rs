@@ -2,7 +2,7 @@
 
 use crate::model::{Capture, CaptureKind};
 use anyhow::{anyhow, Context};
-use rusqlite::types::Value;
+use rusqlite::types::{ToSqlOutput, Value, ValueRef};
 use rusqlite::Row;
 use shared::exchange::Headers;
 use shared::{DeliveryError, DeliveryOutcome, EventId, HttpRequest, HttpResponse};
@@ -33,41 +33,57 @@ pub(super) const UPDATE_OUTCOME: &str = "UPDATE captures SET delivered_at_ms = ?
     answered_at_ms = ?3, status = ?4, response_headers = ?5, response_body = ?6, error = ?7, \
     duration_us = ?8 WHERE id = ?1";
 
+/// One bound parameter; bodies are borrowed, so storing a capture copies its body only into
+/// SQLite itself.
+pub(super) type Param<'a> = ToSqlOutput<'a>;
+
+fn owned<'a>(v: Value) -> Param<'a> {
+    ToSqlOutput::Owned(v)
+}
+
+fn blob(bytes: &[u8]) -> Param<'_> {
+    super::bodies::param(bytes)
+}
+
 /// The parameters of [`UPSERT`], in order.
-pub(super) fn upsert_params(c: &Capture) -> anyhow::Result<[Value; 20]> {
+pub(super) fn upsert_params(c: &Capture) -> anyhow::Result<[Param<'_>; 20]> {
     upsert_params_with(c, c.delivered_at_ms, c.answered_at_ms, c.outcome.as_ref())
 }
 
 /// The parameters of [`UPSERT`] for `c` with another delivery time, answer time and outcome.
-pub(super) fn upsert_params_with(
-    c: &Capture,
+pub(super) fn upsert_params_with<'a>(
+    c: &'a Capture,
     delivered_at_ms: Option<u64>,
     answered_at_ms: Option<u64>,
-    outcome: Option<&DeliveryOutcome>,
-) -> anyhow::Result<[Value; 20]> {
+    outcome: Option<&'a DeliveryOutcome>,
+) -> anyhow::Result<[Param<'a>; 20]> {
     let [status, response_headers, response_body, error, duration_us] = outcome_values(outcome)?;
     Ok([
-        Value::Text(c.id.to_string()),
-        opt_int(c.seq)?,
-        Value::Text(c.source.clone()),
-        Value::Text(kind_name(c.kind).to_owned()),
-        int(c.received_at_ms)?,
-        opt_int(delivered_at_ms)?,
-        opt_int(answered_at_ms)?,
-        Value::Text(c.request.method.clone()),
-        Value::Text(c.request.path.clone()),
-        c.request.query.clone().map_or(Value::Null, Value::Text),
-        Value::Text(headers_json(&c.request.headers)?),
-        Value::Blob(c.request.body.as_bytes().to_vec()),
-        Value::Text(c.target_url.clone()),
+        owned(Value::Text(c.id.to_string())),
+        owned(opt_int(c.seq)?),
+        ToSqlOutput::Borrowed(ValueRef::Text(c.source.as_bytes())),
+        ToSqlOutput::Borrowed(ValueRef::Text(kind_name(c.kind).as_bytes())),
+        owned(int(c.received_at_ms)?),
+        owned(opt_int(delivered_at_ms)?),
+        owned(opt_int(answered_at_ms)?),
+        ToSqlOutput::Borrowed(ValueRef::Text(c.request.method.as_bytes())),
+        ToSqlOutput::Borrowed(ValueRef::Text(c.request.path.as_bytes())),
+        c.request.query.as_deref().map_or(owned(Value::Null), |q| {
+            ToSqlOutput::Borrowed(ValueRef::Text(q.as_bytes()))
+        }),
+        owned(Value::Text(headers_json(&c.request.headers)?)),
+        blob(c.request.body.as_bytes()),
+        ToSqlOutput::Borrowed(ValueRef::Text(c.target_url.as_bytes())),
         status,
         response_headers,
         response_body,
         error,
         duration_us,
-        Value::Integer(i64::from(c.duplicate)),
-        c.replay_of
-            .map_or(Value::Null, |id| Value::Text(id.to_string())),
+        owned(Value::Integer(i64::from(c.duplicate))),
+        owned(
+            c.replay_of
+                .map_or(Value::Null, |id| Value::Text(id.to_string())),
+        ),
     ])
 }
 
@@ -77,13 +93,13 @@ pub(super) fn outcome_params(
     delivered_at_ms: u64,
     answered_at_ms: u64,
     outcome: &DeliveryOutcome,
-) -> anyhow::Result<[Value; 8]> {
+) -> anyhow::Result<[Param<'_>; 8]> {
     let [status, response_headers, response_body, error, duration_us] =
         outcome_values(Some(outcome))?;
     Ok([
-        Value::Text(id.to_string()),
-        int(delivered_at_ms)?,
-        int(answered_at_ms)?,
+        owned(Value::Text(id.to_string())),
+        owned(int(delivered_at_ms)?),
+        owned(int(answered_at_ms)?),
         status,
         response_headers,
         response_body,
@@ -94,29 +110,26 @@ pub(super) fn outcome_params(
 
 /// status, response_headers, response_body, error, duration_us. A capture has an outcome exactly
 /// when `duration_us` is not NULL, and a response exactly when `status` is not NULL.
-fn outcome_values(outcome: Option<&DeliveryOutcome>) -> anyhow::Result<[Value; 5]> {
+fn outcome_values(outcome: Option<&DeliveryOutcome>) -> anyhow::Result<[Param<'_>; 5]> {
+    let null = || owned(Value::Null);
     let Some(o) = outcome else {
-        return Ok([
-            Value::Null,
-            Value::Null,
-            Value::Null,
-            Value::Null,
-            Value::Null,
-        ]);
+        return Ok([null(), null(), null(), null(), null()]);
     };
     let (status, headers, body) = match &o.response {
         Some(r) => (
-            Value::Integer(i64::from(r.status)),
-            Value::Text(headers_json(&r.headers)?),
-            Value::Blob(r.body.as_bytes().to_vec()),
+            owned(Value::Integer(i64::from(r.status))),
+            owned(Value::Text(headers_json(&r.headers)?)),
+            blob(r.body.as_bytes()),
         ),
-        None => (Value::Null, Value::Null, Value::Null),
+        None => (null(), null(), null()),
     };
     let error = match &o.error {
-        Some(e) => Value::Text(serde_json::to_string(e).context("encoding the delivery error")?),
-        None => Value::Null,
+        Some(e) => owned(Value::Text(
+            serde_json::to_string(e).context("encoding the delivery error")?,
+        )),
+        None => null(),
     };
-    Ok([status, headers, body, error, int(o.duration_us)?])
+    Ok([status, headers, body, error, owned(int(o.duration_us)?)])
 }
 
 /// Reads a capture from a row selected with [`COLUMNS`].

@@ -58,7 +58,7 @@ pub struct Appended {
 }
 
 /// An event read back from the log.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct StoredEvent {
     /// Position in the source's log.
     pub seq: u64,
@@ -70,7 +70,49 @@ pub struct StoredEvent {
     pub duplicate: bool,
     /// The request.
     pub request: HttpRequest,
+    /// Its wire frame, once encoded (the log keeps events as frames, so reading one back or
+    /// logging it encodes it already): sent to every agent without another copy.
+    pub frame: std::sync::OnceLock<bytes::Bytes>,
 }
+
+impl StoredEvent {
+    /// The event's binary wire frame, encoded at most once.
+    pub fn frame(&self) -> bytes::Bytes {
+        self.frame
+            .get_or_init(|| {
+                shared::frame::encode_event(
+                    self.seq,
+                    self.id,
+                    self.received_at_ms,
+                    self.duplicate,
+                    &self.request,
+                )
+                .into()
+            })
+            .clone()
+    }
+}
+
+/// Events are equal when what they say is; a cached frame does not count.
+impl PartialEq for StoredEvent {
+    fn eq(&self, other: &Self) -> bool {
+        (
+            self.seq,
+            self.id,
+            self.received_at_ms,
+            self.duplicate,
+            &self.request,
+        ) == (
+            other.seq,
+            other.id,
+            other.received_at_ms,
+            other.duplicate,
+            &other.request,
+        )
+    }
+}
+
+impl Eq for StoredEvent {}
 
 /// A source: a named webhook endpoint `/h/{name}`.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -9,6 +9,7 @@ mod record;
 mod source;
 
 use crate::store::StoredEvent;
+use bytes::Bytes;
 use source::{Entry, Index, Segment, SourceLog};
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
@@ -54,7 +55,11 @@ impl EventLog {
         let mut recovered = HashMap::new();
         for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
             let entry = entry?;
-            let Some(id) = entry.file_name().to_str().and_then(|n| n.parse::<i64>().ok()) else {
+            let Some(id) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<i64>().ok())
+            else {
                 continue;
             };
             let floor = floors.get(&id).copied().unwrap_or(0);
@@ -96,19 +101,21 @@ impl EventLog {
 
     /// Appends events of one source, in sequence order, each with its dedup keys. With
     /// `durable`, the data is on disk when this returns; otherwise in the OS (safe from a
-    /// crash of this process) until [`EventLog::flush`].
+    /// crash of this process) until [`EventLog::flush`]. Returns each event's wire frame and
+    /// body as slices of the one buffer written, so the caller can drop its own copies.
     pub fn append(
         &self,
         source_id: i64,
         events: &[(&StoredEvent, Option<&str>)],
         durable: bool,
-    ) -> io::Result<()> {
-        let mut buf = Vec::with_capacity(events.iter().map(|(e, _)| e.request.body.len() + 512).sum());
-        let mut lens = Vec::with_capacity(events.len());
+    ) -> io::Result<Vec<(Bytes, Bytes)>> {
+        let size = events.iter().map(|(e, _)| e.request.body.len() + 512).sum();
+        let mut buf = Vec::with_capacity(size);
+        let mut spans = Vec::with_capacity(events.len());
         for (ev, keys) in events {
-            let len = record::encode(&mut buf, ev, *keys);
-            lens.push((*ev, len));
+            spans.push((*ev, record::encode(&mut buf, ev, *keys)));
         }
+        let lens: Vec<(&StoredEvent, usize)> = spans.iter().map(|(e, s)| (*e, s.len)).collect();
         let log = self.source_or_new(source_id);
         let file = log.append(&buf, &lens, durable)?;
         self.note_writer(source_id);
@@ -118,7 +125,18 @@ impl EventLog {
                 .unwrap_or_else(|p| p.into_inner())
                 .insert(source_id, file);
         }
-        Ok(())
+        let buf = Bytes::from(buf);
+        let mut at = 0;
+        let mut parts = Vec::with_capacity(spans.len());
+        for (_, span) in spans {
+            let end = at + span.len;
+            parts.push((
+                buf.slice(at + span.frame_at..end),
+                buf.slice(at + span.body_at..end),
+            ));
+            at = end;
+        }
+        Ok(parts)
     }
 
     /// Keeps at most [`MAX_OPEN_WRITERS`] append handles open.
@@ -143,9 +161,10 @@ impl EventLog {
 
     /// Flushes every file appended to since the last flush to disk.
     pub fn flush(&self) -> io::Result<()> {
-        let files: Vec<Arc<File>> = std::mem::take(&mut *self.dirty.lock().unwrap_or_else(|p| p.into_inner()))
-            .into_values()
-            .collect();
+        let files: Vec<Arc<File>> =
+            std::mem::take(&mut *self.dirty.lock().unwrap_or_else(|p| p.into_inner()))
+                .into_values()
+                .collect();
         for f in files {
             f.sync_data()?;
         }
@@ -153,7 +172,12 @@ impl EventLog {
     }
 
     /// Up to `limit` events of the source with sequence > `after`.
-    pub fn read_after(&self, source_id: i64, after: u64, limit: usize) -> io::Result<Vec<StoredEvent>> {
+    pub fn read_after(
+        &self,
+        source_id: i64,
+        after: u64,
+        limit: usize,
+    ) -> io::Result<Vec<StoredEvent>> {
         match self.source(source_id) {
             Some(s) => s.read_after(after, limit),
             None => Ok(Vec::new()),

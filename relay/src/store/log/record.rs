@@ -16,8 +16,19 @@ const FIXED: usize = 24;
 /// Largest payload accepted when reading (a maximal body and its head fit far below this).
 pub(super) const MAX_PAYLOAD: usize = 256 * 1024 * 1024;
 
-/// Appends the record of `ev` to `out`; returns its length.
-pub(super) fn encode(out: &mut Vec<u8>, ev: &StoredEvent, keys: Option<&str>) -> usize {
+/// Where the parts of one encoded record lie, relative to the record's start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Span {
+    /// The whole record.
+    pub len: usize,
+    /// Where its wire frame starts (it runs to the end of the record).
+    pub frame_at: usize,
+    /// Where the body starts (it runs to the end of the record).
+    pub body_at: usize,
+}
+
+/// Appends the record of `ev` to `out`.
+pub(super) fn encode(out: &mut Vec<u8>, ev: &StoredEvent, keys: Option<&str>) -> Span {
     let start = out.len();
     let keys = keys.unwrap_or("");
     out.extend_from_slice(&[0; PREFIX]);
@@ -26,19 +37,25 @@ pub(super) fn encode(out: &mut Vec<u8>, ev: &StoredEvent, keys: Option<&str>) ->
     out.extend_from_slice(&(ev.request.body.len() as u32).to_le_bytes());
     out.extend_from_slice(&(keys.len() as u32).to_le_bytes());
     out.extend_from_slice(keys.as_bytes());
-    out.extend_from_slice(&shared::frame::encode_event(
+    shared::frame::encode_event_into(
+        out,
         ev.seq,
         ev.id,
         ev.received_at_ms,
         ev.duplicate,
         &ev.request,
-    ));
+    );
     let payload = start + PREFIX;
     let len = u32::try_from(out.len() - payload).expect("an event is far below 4 GiB");
     let crc = crc32fast::hash(&out[payload..]);
     out[start..start + 4].copy_from_slice(&len.to_le_bytes());
     out[start + 4..payload].copy_from_slice(&crc.to_le_bytes());
-    out.len() - start
+    let len = out.len() - start;
+    Span {
+        len,
+        frame_at: PREFIX + FIXED + keys.len(),
+        body_at: len - ev.request.body.len(),
+    }
 }
 
 /// What recovery learns from a record without decoding its frame.
@@ -100,7 +117,8 @@ pub(super) fn decode(buf: &Bytes) -> Result<StoredEvent, Bad> {
     if frame_at > frame_end {
         return Err(Bad::Corrupt("dedup keys run past the record"));
     }
-    match shared::frame::decode_relay_binary(buf.slice(frame_at..frame_end), usize::MAX) {
+    let frame = buf.slice(frame_at..frame_end);
+    match shared::frame::decode_relay_binary(frame.clone(), usize::MAX) {
         Ok(shared::RelayMessage::Event {
             seq,
             id,
@@ -113,6 +131,7 @@ pub(super) fn decode(buf: &Bytes) -> Result<StoredEvent, Bad> {
             received_at_ms,
             duplicate,
             request,
+            frame: frame.into(),
         }),
         _ => Err(Bad::Corrupt("the event frame does not decode")),
     }
@@ -145,7 +164,7 @@ mod tests {
             seq,
             id: EventId::new(),
             received_at_ms: 1_700_000_000_000 + seq,
-            duplicate: seq % 2 == 0,
+            duplicate: seq.is_multiple_of(2),
             request: HttpRequest {
                 method: "POST".into(),
                 path: "/x".into(),
@@ -157,6 +176,7 @@ mod tests {
                 ],
                 body: Blob::from(body),
             },
+            frame: Default::default(),
         }
     }
 
@@ -165,8 +185,10 @@ mod tests {
         let mut buf = Vec::new();
         let a = event(7, b"{\"json\":true}");
         let b = event(8, &[0, 255, 1]);
-        let la = encode(&mut buf, &a, Some("eid:e1\nuuid:u1"));
-        let lb = encode(&mut buf, &b, None);
+        let la = encode(&mut buf, &a, Some("eid:e1\nuuid:u1")).len;
+        let span = encode(&mut buf, &b, None);
+        let lb = span.len;
+        assert_eq!(&buf[la + span.body_at..], &[0, 255, 1]);
         assert_eq!(buf.len(), la + lb);
         let s = summarize(&buf).expect("summary");
         assert_eq!(
@@ -180,7 +202,9 @@ mod tests {
             }
         );
         let bytes = Bytes::from(buf);
-        assert_eq!(decode(&bytes.slice(..la)).expect("a"), a);
+        let back = decode(&bytes.slice(..la)).expect("a");
+        assert_eq!(back, a);
+        assert_eq!(back.frame(), a.frame(), "the frame is the one logged");
         assert_eq!(decode(&bytes.slice(la..)).expect("b"), b);
         assert_eq!(summarize(&bytes[la..]).expect("b").keys, None);
     }
@@ -188,16 +212,13 @@ mod tests {
     #[test]
     fn cut_or_damaged_records_are_told_apart() {
         let mut buf = Vec::new();
-        let len = encode(&mut buf, &event(1, b"body"), None);
+        let len = encode(&mut buf, &event(1, b"body"), None).len;
         for cut in [0, 3, PREFIX, len - 1] {
             assert_eq!(summarize(&buf[..cut]), Err(Bad::Short), "cut at {cut}");
         }
         let mut flipped = buf.clone();
         flipped[len - 2] ^= 1;
-        assert_eq!(
-            summarize(&flipped),
-            Err(Bad::Corrupt("checksum mismatch"))
-        );
+        assert_eq!(summarize(&flipped), Err(Bad::Corrupt("checksum mismatch")));
         let mut huge = buf.clone();
         huge[0..4].copy_from_slice(&u32::MAX.to_le_bytes());
         assert!(matches!(summarize(&huge), Err(Bad::Corrupt(_))));

@@ -183,7 +183,13 @@ impl SourceLog {
                 return Ok(Vec::new());
             };
             let skip = (after + 1).saturating_sub(front.seq) as usize;
-            index.entries.iter().skip(skip).take(limit).copied().collect()
+            index
+                .entries
+                .iter()
+                .skip(skip)
+                .take(limit)
+                .copied()
+                .collect()
         };
         let mut out = Vec::with_capacity(wanted.len());
         for run in wanted.chunk_by(|a, b| a.segment == b.segment) {

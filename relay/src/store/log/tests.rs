@@ -17,12 +17,17 @@ fn event(seq: u64, body: Vec<u8>) -> StoredEvent {
             headers: vec![Header::new("content-type", "application/json")],
             body: Blob::from(body),
         },
+        frame: Default::default(),
     }
 }
 
 fn append(log: &EventLog, id: i64, events: &[StoredEvent]) {
     let refs: Vec<_> = events.iter().map(|e| (e, Some("eid:k"))).collect();
-    log.append(id, &refs, false).expect("append");
+    let parts = log.append(id, &refs, false).expect("append");
+    for ((frame, body), ev) in parts.iter().zip(events) {
+        assert_eq!(body.as_ref(), ev.request.body.as_bytes());
+        assert_eq!(frame, &ev.frame(), "the logged frame is the wire frame");
+    }
 }
 
 fn seqs(events: &[StoredEvent]) -> Vec<u64> {
@@ -61,12 +66,19 @@ fn a_torn_last_record_is_cut_off_and_appends_continue() {
     let dir = tempfile::tempdir().expect("tempdir");
     {
         let (log, _) = open(dir.path());
-        append(&log, 1, &[event(1, b"one".to_vec()), event(2, b"two".to_vec())]);
+        append(
+            &log,
+            1,
+            &[event(1, b"one".to_vec()), event(2, b"two".to_vec())],
+        );
     }
     let seg = dir.path().join("1").join(source::segment_name(1));
     let full = std::fs::metadata(&seg).expect("segment").len();
     // A crash in the middle of writing record 2, and zeros a power loss may leave.
-    let f = std::fs::OpenOptions::new().write(true).open(&seg).expect("open");
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&seg)
+        .expect("open");
     f.set_len(full - 3).expect("cut");
     f.set_len(full + 64).expect("zeros");
     drop(f);
@@ -99,7 +111,10 @@ fn damage_before_the_newest_segment_is_an_error_naming_the_file() {
     let err = EventLog::open(dir.path(), &HashMap::new(), 0)
         .err()
         .expect("damage is an error");
-    assert!(format!("{err:#}").contains(&first.display().to_string()), "{err:#}");
+    assert!(
+        format!("{err:#}").contains(&first.display().to_string()),
+        "{err:#}"
+    );
 }
 
 #[test]
@@ -113,7 +128,10 @@ fn retention_drops_events_and_whole_segments_only() {
     assert!(segment(1).exists() && segment(3).exists());
     assert_eq!(log.floor_for_bytes(1, 10), Some(3));
     assert_eq!(log.drop_below(1, 2).expect("drop"), 1);
-    assert!(segment(1).exists(), "seq 2 still lives in the first segment");
+    assert!(
+        segment(1).exists(),
+        "seq 2 still lives in the first segment"
+    );
     assert_eq!(log.drop_below(1, 4).expect("drop"), 2);
     assert!(!segment(1).exists());
     assert_eq!(seqs(&log.read_after(1, 0, 10).expect("read")), vec![4]);

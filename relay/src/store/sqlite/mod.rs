@@ -98,7 +98,8 @@ impl SqliteStore {
         let writer_conn = schema::connect(path, sync).with_context(ctx)?;
         let flush_conn = schema::connect(path, sync).with_context(ctx)?;
         let floors = schema::floors(&conn).with_context(ctx)?;
-        let (log, recovered) = EventLog::open(&path.with_extension("events"), &floors, dedup::WINDOW)?;
+        let (log, recovered) =
+            EventLog::open(&path.with_extension("events"), &floors, dedup::WINDOW)?;
         schema::move_legacy_events(&conn, &log).with_context(ctx)?;
         let ids = schema::source_ids(&conn).with_context(ctx)?;
         let recorded = schema::recorded_heads(&conn).with_context(ctx)?;
@@ -454,7 +455,10 @@ impl Store for SqliteStore {
                 .first_at_or_after(id, now_ms.saturating_sub(retention.max_age_ms))
                 .unwrap_or(head + 1);
             let by_count = head.saturating_sub(retention.max_events) + 1;
-            let by_bytes = self.log.floor_for_bytes(id, retention.max_bytes).unwrap_or(0);
+            let by_bytes = self
+                .log
+                .floor_for_bytes(id, retention.max_bytes)
+                .unwrap_or(0);
             let floor = by_age.max(by_count).max(by_bytes);
             if self.log.oldest(id).is_none_or(|oldest| oldest >= floor) {
                 continue;

@@ -112,7 +112,7 @@ fn append_all(log: &EventLog, source_id: i64, events: &[StoredEvent]) -> std::io
         return Ok(());
     }
     let refs: Vec<(&StoredEvent, Option<&str>)> = events.iter().map(|e| (e, None)).collect();
-    log.append(source_id, &refs, false)
+    log.append(source_id, &refs, false).map(drop)
 }
 
 fn legacy_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEvent> {
@@ -135,6 +135,7 @@ fn legacy_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEvent> {
                 .map_err(|e| bad(7, e.to_string()))?,
             body: body.into(),
         },
+        frame: Default::default(),
     })
 }
 

@@ -113,6 +113,7 @@ mod tests {
                 headers: Vec::new(),
                 body: Blob::from(vec![b'x'; body_len]),
             },
+            frame: Default::default(),
         })
     }
 

@@ -255,26 +255,41 @@ impl Engine {
             let duplicate = keys
                 .as_deref()
                 .is_some_and(|k| self.state.dedup.check(source, k, &mut added));
-            let stored = Arc::new(StoredEvent {
+            let stored = StoredEvent {
                 seq: old_head + 1 + i as u64,
                 id: job.event.id,
                 received_at_ms: job.event.received_at_ms,
                 duplicate,
                 request: job.event.request,
-            });
+                frame: Default::default(),
+            };
             events.push((stored, keys));
             replies.push((job.reply, job._permit));
         }
         let refs: Vec<(&StoredEvent, Option<&str>)> =
-            events.iter().map(|(e, k)| (e.as_ref(), k.as_deref())).collect();
-        if let Err(e) = self.log.append(source_id, &refs, self.durable) {
-            self.state.dedup.undo(&added);
-            let e = e.to_string();
-            for (reply, _permit) in replies {
-                let _ = reply.send(Err(StoreError::Backend(e.clone())));
+            events.iter().map(|(e, k)| (e, k.as_deref())).collect();
+        let parts = match self.log.append(source_id, &refs, self.durable) {
+            Ok(parts) => parts,
+            Err(e) => {
+                self.state.dedup.undo(&added);
+                let e = e.to_string();
+                for (reply, _permit) in replies {
+                    let _ = reply.send(Err(StoreError::Backend(e.clone())));
+                }
+                return Err(e);
             }
-            return Err(e);
-        }
+        };
+        // From here on the event lives in the buffer that was logged: its frame is what the
+        // sessions send, its body a slice of that frame; the request's own body is dropped.
+        let events: Vec<(Arc<StoredEvent>, Option<String>)> = events
+            .into_iter()
+            .zip(parts)
+            .map(|((mut ev, keys), (frame, body))| {
+                ev.request.body = shared::Blob(body);
+                ev.frame = frame.into();
+                (Arc::new(ev), keys)
+            })
+            .collect();
         let head = old_head + events.len() as u64;
         self.state.heads.insert(source.to_string(), head);
         let committed: Vec<Arc<StoredEvent>> = events.into_iter().map(|(e, _)| e).collect();

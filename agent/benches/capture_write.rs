@@ -1,0 +1,98 @@
+//! What storing a capture costs the listener: `CaptureStore::record_batch` with captures of the
+//! benchmark's 2.1 KB Okta body, in batches of the sizes the recorder forms, on a real file.
+//! Reports CPU µs per capture (this thread's user+system time) and store bytes per capture.
+//! Run: `cargo bench -p agent --bench capture_write`.
+
+use agent::capture::{CaptureStore, Record};
+use agent::model::{Capture, CaptureKind};
+use shared::{Blob, DeliveryOutcome, EventId, Header, HttpRequest, HttpResponse};
+use std::time::Instant;
+
+fn thread_cpu_us() -> f64 {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 of stat (11 and 12 after the command name).
+    (ticks(11) + ticks(12)) * 1e6 / 100.0
+}
+
+fn capture(seq: u64, body: &Blob) -> Capture {
+    Capture {
+        id: EventId::new(),
+        seq: Some(seq),
+        source: "okta".into(),
+        kind: CaptureKind::Event,
+        received_at_ms: 1_700_000_000_000 + seq,
+        delivered_at_ms: Some(1_700_000_000_001 + seq),
+        answered_at_ms: Some(1_700_000_000_002 + seq),
+        request: HttpRequest {
+            method: "POST".into(),
+            path: String::new(),
+            query: None,
+            headers: vec![
+                Header::new("host", "relay.example.com"),
+                Header::new("content-type", "application/json"),
+                Header::new("user-agent", "Okta Hook Service v1.0.0"),
+                Header::new("content-length", body.len().to_string()),
+            ],
+            body: body.clone(),
+        },
+        target_url: "http://127.0.0.1:1337/okta-webhooks-endpoint".into(),
+        outcome: Some(DeliveryOutcome {
+            response: Some(HttpResponse {
+                status: 200,
+                headers: vec![Header::new("content-length", "2")],
+                body: Blob::from("ok"),
+            }),
+            error: None,
+            duration_us: 80,
+        }),
+        duplicate: false,
+        replay_of: None,
+    }
+}
+
+fn main() {
+    let body = Blob::from(
+        serde_json::to_vec(&agent::okta_kit::event_hook_body(
+            &["user.session.start"],
+            &agent::okta_kit::TriggerOptions::default(),
+        ))
+        .expect("body"),
+    );
+    println!("body {} bytes", body.len());
+    for batch in [1usize, 10, 50, 200] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("captures.sqlite3");
+        let store = CaptureStore::open(&path).expect("store");
+        let total = 20_000u64;
+        let (cpu0, t0) = (thread_cpu_us(), Instant::now());
+        let mut seq = 0;
+        while seq < total {
+            let records: Vec<Record> = (0..batch as u64)
+                .map(|i| Record::Capture(Box::new(capture(seq + i, &body))))
+                .collect();
+            seq += batch as u64;
+            store.record_batch(&records).expect("write");
+        }
+        let cpu = thread_cpu_us() - cpu0;
+        let wall = t0.elapsed().as_secs_f64();
+        drop(store);
+        // Closing the last connection checkpoints the WAL into the database file.
+        let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        println!(
+            "batch {batch:>4}: {:>6.1} µs CPU/capture, {:>6.1} µs wall/capture, {:>6} database bytes/capture",
+            cpu / total as f64,
+            wall * 1e6 / total as f64,
+            bytes / total
+        );
+    }
+}
