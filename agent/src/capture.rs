@@ -5,7 +5,6 @@
 //! directly; a call holds the lock for a few microseconds to milliseconds, never across `.await`.
 
 mod batch;
-mod bodies;
 mod row;
 mod schema;
 
@@ -125,13 +124,9 @@ impl CaptureStore {
         let conn = self.lock();
         let run = || -> anyhow::Result<usize> {
             let values = row::outcome_params(id, delivered_at_ms, answered_at_ms, outcome)?;
-            let changed = conn
+            Ok(conn
                 .prepare_cached(row::UPDATE_OUTCOME)?
-                .execute(params_from_iter(values))?;
-            if changed > 0 {
-                fill_bodies(&conn, id, Some(outcome))?;
-            }
-            Ok(changed)
+                .execute(params_from_iter(values))?)
         };
         let changed = run().with_context(|| format!("recording the outcome of capture {id}"))?;
         if changed == 0 {
@@ -163,8 +158,6 @@ impl CaptureStore {
         if changed == 0 {
             bail!("recording the outcome of capture {id}: no such capture");
         }
-        fill_bodies(&tx, id, Some(outcome))
-            .with_context(|| format!("recording the outcome of capture {id}"))?;
         tx.prepare_cached(SET_CURSOR)
             .and_then(|mut s| s.execute(params![relay, source, seq]))
             .with_context(|| format!("saving the cursor for {relay} source {source}"))?;
@@ -406,21 +399,7 @@ fn upsert(conn: &Connection, c: &Capture) -> anyhow::Result<()> {
     let values = row::upsert_params(c)?;
     conn.prepare_cached(row::UPSERT)?
         .execute(params_from_iter(values))?;
-    fill_bodies(conn, c.id, c.outcome.as_ref())
-        .and_then(|()| bodies::fill(conn, c.id, c.request.body.as_bytes(), None))?;
     Ok(())
-}
-
-/// Writes the large response body of an outcome just recorded for `id` (see [`bodies`]).
-fn fill_bodies(
-    conn: &Connection,
-    id: EventId,
-    outcome: Option<&DeliveryOutcome>,
-) -> rusqlite::Result<()> {
-    let response = outcome
-        .and_then(|o| o.response.as_ref())
-        .map(|r| r.body.as_bytes());
-    bodies::fill(conn, id, &[], response)
 }
 
 fn collect(

@@ -1,6 +1,6 @@
 //! Many changes in one transaction: what the listener's recorder writes while events flow.
 
-use super::{bodies, row, CaptureStore, SET_CURSOR};
+use super::{row, CaptureStore, SET_CURSOR};
 use crate::model::Capture;
 use anyhow::{anyhow, Context};
 use rusqlite::{params, params_from_iter};
@@ -77,26 +77,14 @@ impl CaptureStore {
                     row::upsert_params_with(c, Some(*delivered), Some(*answered), Some(outcome))?
                 }
             };
-            let response = match folded {
-                None => c.outcome.as_ref(),
-                Some((_, _, outcome)) => Some(*outcome),
-            }
-            .and_then(|o| o.response.as_ref())
-            .map(|r| r.body.as_bytes());
             tx.prepare_cached(row::UPSERT)
                 .and_then(|mut s| s.execute(params_from_iter(values)))
-                .and_then(|_| bodies::fill(&tx, c.id, c.request.body.as_bytes(), response))
                 .with_context(|| format!("storing capture {}", c.id))?;
         }
         for (id, delivered_at_ms, answered_at_ms, outcome) in outcomes {
             let values = row::outcome_params(id, delivered_at_ms, answered_at_ms, outcome)?;
-            let response = outcome.response.as_ref().map(|r| r.body.as_bytes());
             tx.prepare_cached(row::UPDATE_OUTCOME)
                 .and_then(|mut s| s.execute(params_from_iter(values)))
-                .and_then(|changed| match changed {
-                    0 => Ok(()),
-                    _ => bodies::fill(&tx, id, &[], response),
-                })
                 .with_context(|| format!("recording the outcome of capture {id}"))?;
         }
         for (relay, source, seq) in cursors {

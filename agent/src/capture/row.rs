@@ -42,7 +42,7 @@ fn owned<'a>(v: Value) -> Param<'a> {
 }
 
 fn blob(bytes: &[u8]) -> Param<'_> {
-    super::bodies::param(bytes)
+    ToSqlOutput::Borrowed(ValueRef::Blob(bytes))
 }
 
 /// The parameters of [`UPSERT`], in order.
