@@ -61,6 +61,10 @@ struct ServeArgs {
         value_parser = ["normal", "full"]
     )]
     sync: String,
+    /// Threads serving HTTP and agents (1 fits a 1-vCPU VM and is the most efficient; more
+    /// only help when one core is saturated, e.g. by TLS handshakes).
+    #[arg(long, env = "HOOKRELAY_THREADS", default_value_t = 1)]
+    threads: usize,
     /// Public base URL senders use, e.g. https://relay.example.com.
     #[arg(long, hide_env_values = true, env = "HOOKRELAY_PUBLIC_URL")]
     public_url: Option<String>,
@@ -170,13 +174,34 @@ struct ServeArgs {
     metrics_allow: Vec<relay::proxy::Cidr>,
 }
 
-#[tokio::main]
-async fn main() {
+fn main() {
     let cli = Cli::parse();
-    if let Err(err) = run(cli).await {
+    let threads = match &cli.command {
+        Command::Serve(args) => args.threads,
+        _ => 1,
+    };
+    let result = runtime(threads).and_then(|rt| rt.block_on(run(cli)));
+    if let Err(err) = result {
         eprintln!("relay: {err:#}");
         std::process::exit(1);
     }
+}
+
+/// One thread runs everything by default: each webhook then crosses no thread boundary
+/// (measured in bench/RESULTS.md: a third less CPU per event than two worker threads on
+/// 2 cores). More threads help only when TLS or many busy sources keep one core full.
+fn runtime(threads: usize) -> anyhow::Result<tokio::runtime::Runtime> {
+    let mut builder = if threads <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        b.worker_threads(threads);
+        b
+    };
+    builder
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
