@@ -1,6 +1,7 @@
 //! What storing a capture costs the listener: `CaptureStore::record_batch` with captures of the
 //! benchmark's 2.1 KB Okta body, in batches of the sizes the recorder forms, on a real file.
-//! Reports CPU µs per capture (this thread's user+system time) and store bytes per capture.
+//! Reports CPU µs per capture (this thread's user+system time) and store bytes per capture,
+//! on a store already holding `PREFILL` (50,000) captures.
 //! Run: `cargo bench -p agent --bench capture_write`.
 
 use agent::capture::{CaptureStore, Record};
@@ -69,14 +70,25 @@ fn main() {
         .expect("body"),
     );
     println!("body {} bytes", body.len());
-    for batch in [1usize, 10, 50, 200] {
+    // The listener's store is usually far from empty: its history keeps the last 100,000.
+    let prefill = std::env::var("PREFILL")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(50_000);
+    for batch in [1usize, 10, 50, 300] {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("captures.sqlite3");
         let store = CaptureStore::open(&path).expect("store");
+        for start in (0..prefill).step_by(1000) {
+            let records: Vec<Record> = (start..start + 1000)
+                .map(|i| Record::Capture(Box::new(capture(i, &body))))
+                .collect();
+            store.record_batch(&records).expect("prefill");
+        }
         let total = 20_000u64;
         let (cpu0, t0) = (thread_cpu_us(), Instant::now());
-        let mut seq = 0;
-        while seq < total {
+        let mut seq = prefill;
+        while seq < prefill + total {
             let records: Vec<Record> = (0..batch as u64)
                 .map(|i| Record::Capture(Box::new(capture(seq + i, &body))))
                 .collect();
@@ -87,7 +99,8 @@ fn main() {
         let wall = t0.elapsed().as_secs_f64();
         drop(store);
         // Closing the last connection checkpoints the WAL into the database file.
-        let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        let bytes =
+            std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0) / (prefill + total) * total;
         println!(
             "batch {batch:>4}: {:>6.1} µs CPU/capture, {:>6.1} µs wall/capture, {:>6} database bytes/capture",
             cpu / total as f64,

@@ -24,6 +24,11 @@ pub struct Recorded {
 }
 
 impl Recorded {
+    /// The body as text (lossy).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
     /// All values of a header.
     pub fn header_values(&self, name: &str) -> Vec<&[u8]> {
         self.headers

@@ -115,7 +115,7 @@ struct RelayProcess {
     addr: std::net::SocketAddr,
 }
 
-async fn start_relay_process(data: &std::path::Path) -> RelayProcess {
+async fn start_relay_process(data: &std::path::Path, sync: &str) -> RelayProcess {
     let mut child = tokio::process::Command::new(bin_path("relay"))
         .args([
             "serve",
@@ -123,6 +123,8 @@ async fn start_relay_process(data: &std::path::Path) -> RelayProcess {
             "127.0.0.1:0",
             "--heartbeat-ms",
             "200",
+            "--sync",
+            sync,
             "--data",
         ])
         .arg(data)
@@ -150,6 +152,16 @@ async fn start_relay_process(data: &std::path::Path) -> RelayProcess {
 
 #[tokio::test]
 async fn kill_9_the_relay_mid_stream_loses_no_acknowledged_event() {
+    kill_9_mid_stream("normal").await;
+}
+
+#[tokio::test]
+async fn kill_9_mid_stream_with_sync_full_loses_nothing_either() {
+    kill_9_mid_stream("full").await;
+}
+
+/// kill -9 of the relay binary while a sender posts a stream, with the given `--sync`.
+async fn kill_9_mid_stream(sync: &str) {
     with_timeout(async {
         let data = tempfile::tempdir().expect("tempdir");
         let out = std::process::Command::new(bin_path("relay"))
@@ -167,7 +179,7 @@ async fn kill_9_the_relay_mid_stream_loses_no_acknowledged_event() {
             .trim()
             .to_string();
 
-        let mut first = start_relay_process(data.path()).await;
+        let mut first = start_relay_process(data.path(), sync).await;
         let proxy = spawn_stall_proxy(first.addr).await;
         let base = format!("http://{}", proxy.addr);
         let mut target = spawn_target(Reply::default()).await;
@@ -197,7 +209,7 @@ async fn kill_9_the_relay_mid_stream_loses_no_acknowledged_event() {
         }
         first.child.start_kill().expect("kill -9");
         let _ = first.child.wait().await;
-        let second = start_relay_process(data.path()).await;
+        let second = start_relay_process(data.path(), sync).await;
         proxy.set_upstream(second.addr);
         sender.await.expect("sender");
         while let Ok(i) = acked_rx.try_recv() {

@@ -250,3 +250,65 @@ async fn malformed_frames_close_only_that_session() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_plain_request_to_the_agent_endpoint_is_a_clear_4xx() {
+    with_timeout(async {
+        let relay = spawn_relay(test_config()).await;
+        let url = format!("{}/agent/connect", relay.url);
+        let plain = client::send("GET", &url, &[], "").await.expect("send");
+        assert_eq!(plain.status, 400);
+        assert!(
+            plain.text().contains("websocket upgrade"),
+            "{}",
+            plain.text()
+        );
+        let old = client::send(
+            "GET",
+            &url,
+            &[
+                ("connection", b"Upgrade"),
+                ("upgrade", b"websocket"),
+                ("sec-websocket-version", b"8"),
+                ("sec-websocket-key", b"dGhlIHNhbXBsZSBub25jZQ=="),
+            ],
+            "",
+        )
+        .await
+        .expect("send");
+        assert_eq!(old.status, 426);
+        assert_eq!(old.header("sec-websocket-version").as_deref(), Some("13"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_damaged_binary_ack_closes_the_session_with_bad_frame() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    with_timeout(async {
+        let relay = spawn_relay(test_config()).await;
+        let token = relay.token("okta");
+        let url = agent::connection::connect_url(&relay.url);
+        let (mut ws, _) = tokio_tungstenite::connect_async(&url).await.expect("connect");
+        let hello = format!(
+            r#"{{"type":"hello","version":{},"token":"{token}","source":"okta","mode":"ack","agent_id":"x","window":1}}"#,
+            shared::PROTOCOL_VERSION
+        );
+        ws.send(Message::Text(hello.into())).await.expect("hello");
+        let welcome = ws.next().await.expect("welcome").expect("frame");
+        assert!(welcome.to_text().expect("text").contains("welcome"));
+        // An ack whose head claims more bytes than the frame has.
+        let bad = vec![shared::frame::ACK, 0, 0, 1, 0, b'{'];
+        ws.send(Message::Binary(bad.into())).await.expect("send");
+        let mut code = None;
+        while let Some(Ok(msg)) = ws.next().await {
+            if let Message::Close(Some(f)) = msg {
+                code = Some(u16::from(f.code));
+                break;
+            }
+        }
+        assert_eq!(code, Some(shared::close::BAD_FRAME));
+    })
+    .await;
+}

@@ -1,0 +1,119 @@
+//! How many deliveries run at once: proxy mode delivers concurrently (each sender waits for
+//! its own answer), ack mode one at a time in order unless `--concurrency` says otherwise.
+
+use hookrelay_tests::*;
+use shared::Mode;
+use std::time::Duration;
+
+/// How long the target holds each request. Concurrent deliveries all reach it well within
+/// this; one-at-a-time deliveries arrive a full delay apart.
+const HOLD: Duration = Duration::from_secs(3);
+
+fn slow() -> Reply {
+    Reply {
+        delay: HOLD,
+        ..Reply::default()
+    }
+}
+
+/// Waits for `n` requests at the target, all within `within` of the first.
+async fn arrive_together(target: &mut TestTarget, n: usize, within: Duration) -> Vec<String> {
+    let mut bodies = vec![target.next().await.text()];
+    let rest = tokio::time::timeout(within, async {
+        while bodies.len() < n {
+            bodies.push(target.next().await.text());
+        }
+    })
+    .await;
+    assert!(
+        rest.is_ok(),
+        "only {} of {n} requests reached the target within {within:?} of the first",
+        bodies.len()
+    );
+    bodies
+}
+
+#[tokio::test]
+async fn proxy_mode_delivers_waiting_senders_concurrently() {
+    with_timeout(async {
+        let relay = spawn_relay(test_config()).await;
+        let token = relay.token("okta");
+        let mut target = spawn_target(slow()).await;
+        let mut agent = spawn_agent(agent_options(
+            &relay.url,
+            &token,
+            &target.url(),
+            Mode::Proxy,
+        ));
+        agent.connected().await;
+        let senders: Vec<_> = (0..4)
+            .map(|i| {
+                let url = relay.hook_url("okta");
+                tokio::spawn(async move { client::post_json(&url, i.to_string()).await })
+            })
+            .collect();
+        let mut got = arrive_together(&mut target, 4, HOLD / 2).await;
+        got.sort();
+        assert_eq!(got, ["0", "1", "2", "3"]);
+        for s in senders {
+            let answer = s.await.expect("sender").expect("answer");
+            assert_eq!(answer.status, 200);
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn ack_mode_with_concurrency_delivers_several_at_once() {
+    with_timeout(async {
+        let relay = spawn_relay(test_config()).await;
+        let token = relay.token("okta");
+        let mut target = spawn_target(slow()).await;
+        let mut opts = agent_options(&relay.url, &token, &target.url(), Mode::Ack);
+        opts.concurrency = Some(3);
+        let mut agent = spawn_agent(opts);
+        agent.connected().await;
+        for i in 0..3 {
+            let a = client::post_json(&relay.hook_url("okta"), i.to_string())
+                .await
+                .expect("send");
+            assert_eq!(a.status, 200);
+        }
+        let mut got = arrive_together(&mut target, 3, HOLD / 2).await;
+        got.sort();
+        assert_eq!(got, ["0", "1", "2"]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn ack_mode_delivers_one_at_a_time_in_order_by_default() {
+    with_timeout(async {
+        let relay = spawn_relay(test_config()).await;
+        let token = relay.token("okta");
+        let hold = Duration::from_millis(300);
+        let mut target = spawn_target(Reply {
+            delay: hold,
+            ..Reply::default()
+        })
+        .await;
+        let mut agent = spawn_agent(agent_options(&relay.url, &token, &target.url(), Mode::Ack));
+        agent.connected().await;
+        for i in 0..3 {
+            client::post_json(&relay.hook_url("okta"), i.to_string())
+                .await
+                .expect("send");
+        }
+        let first = target.next().await;
+        assert_eq!(first.text(), "0");
+        // The next one is not sent before the first was answered.
+        let early = tokio::time::timeout(hold / 2, target.next()).await;
+        assert!(
+            early.is_err(),
+            "a second delivery started while the first was running"
+        );
+        assert_eq!(target.next().await.text(), "1");
+        assert_eq!(target.next().await.text(), "2");
+    })
+    .await;
+}
