@@ -15,7 +15,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 
 /// Connections opened at once.
-const CONNECT_CONCURRENCY: usize = 128;
+pub const CONNECT_CONCURRENCY: usize = 128;
 
 /// Relay cost at one number of idle agents.
 #[derive(Clone, Debug, Serialize)]
@@ -36,6 +36,11 @@ pub struct IdleResult {
     pub idle_cpu_pct_per_1000: f64,
     /// Seconds it took to connect them.
     pub connect_secs: f64,
+    /// `per_agent_kib` ÷ bore's KiB per idle control connection at the same count (NaN without
+    /// bore).
+    pub x_bore_kib: f64,
+    /// `idle_cpu_pct_per_1000` ÷ bore's at the same count (NaN without bore).
+    pub x_bore_cpu: f64,
 }
 
 /// Connects up to each count in `counts` (ascending) to one relay and measures it.
@@ -45,7 +50,7 @@ pub async fn run(
     window: Duration,
 ) -> anyhow::Result<Vec<IdleResult>> {
     let dir = tempfile::tempdir()?;
-    let (relay, port, token) = start_relay(bin_dir, dir.path()).await?;
+    let (relay, port, token) = start_relay(bin_dir, dir.path(), &[]).await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let base = relay.rss_kib();
     let stop = CancellationToken::new();
@@ -83,6 +88,8 @@ pub async fn run(
             idle_cpu_pct,
             idle_cpu_pct_per_1000: idle_cpu_pct * 1000.0 / connected.max(1) as f64,
             connect_secs,
+            x_bore_kib: f64::NAN,
+            x_bore_cpu: f64::NAN,
         };
         eprintln!(
             "idle agents {}: {} connected, relay RSS {} KiB ({:.1} KiB/agent), idle CPU {:.2}%",
@@ -95,11 +102,12 @@ pub async fn run(
     Ok(out)
 }
 
-async fn idle_cpu(relay: &Proc, window: Duration) -> (f64, u64) {
-    let c0 = relay.cpu_us();
+/// CPU `p` used over `window`, as a percentage of one core, and in µs.
+pub async fn idle_cpu(p: &Proc, window: Duration) -> (f64, u64) {
+    let c0 = p.cpu_us();
     let t0 = Instant::now();
     tokio::time::sleep(window).await;
-    let used = relay.cpu_us().saturating_sub(c0);
+    let used = p.cpu_us().saturating_sub(c0);
     (
         used as f64 / t0.elapsed().as_micros().max(1) as f64 * 100.0,
         used,

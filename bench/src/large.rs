@@ -1,4 +1,5 @@
-//! Large bodies (1 MB, 10 MB) through each system: MB/s and peak RSS.
+//! Large bodies (1 MB, 10 MB) through each system: MB/s, peak RSS and how far it rose above
+//! the RSS before the first body (the copies of a body held at once).
 
 use crate::loadgen::{self, LoadSpec, Payload};
 use crate::matrix::drain;
@@ -28,8 +29,26 @@ pub struct LargeResult {
     pub server_peak_kib: u64,
     /// Agent (or bore local) peak RSS, KiB.
     pub client_peak_kib: u64,
+    /// Relay (or bore server) RSS just before the first body, KiB.
+    pub server_base_kib: u64,
+    /// Agent (or bore local) RSS just before the first body, KiB.
+    pub client_base_kib: u64,
     /// First error seen.
     pub first_error: Option<String>,
+}
+
+impl LargeResult {
+    /// How many bodies' worth the relay's and the agent's RSS rose above their RSS before the
+    /// first body: the copies of a body each held at the same time (at most).
+    pub fn growth(&self) -> (f64, f64) {
+        let times = |peak: u64, base: u64| {
+            peak.saturating_sub(base) as f64 * 1024.0 / self.size.max(1) as f64
+        };
+        (
+            times(self.server_peak_kib, self.server_base_kib),
+            times(self.client_peak_kib, self.client_base_kib),
+        )
+    }
 }
 
 /// A JSON body of exactly `size` bytes.
@@ -58,6 +77,7 @@ pub async fn run(
             for p in procs.into_iter().flatten() {
                 p.reset_peak();
             }
+            let base = procs.map(|p| p.map_or(0, Proc::rss_kib));
             target.stats.reset();
             let spec = LoadSpec {
                 addr: running.addr,
@@ -92,6 +112,8 @@ pub async fn run(
                 },
                 server_peak_kib: procs[0].map_or(0, Proc::peak_kib),
                 client_peak_kib: procs[1].map_or(0, Proc::peak_kib),
+                server_base_kib: base[0],
+                client_base_kib: base[1],
                 first_error: load.first_error,
             };
             eprintln!(

@@ -1,8 +1,10 @@
-//! `hookrelay-bench`: one command measuring direct, hookrelay proxy and ack, and bore (when on
-//! PATH) against the same local target, plus idle agents and large bodies.
+//! `hookrelay-bench`: one command measuring direct, hookrelay proxy, ack and ack-full, and bore
+//! (when on PATH) against the same local target, plus idle connections, large bodies and goals.
 
 mod clock;
+mod goals;
 mod idle;
+mod idle_bore;
 mod large;
 mod loadgen;
 mod matrix;
@@ -29,7 +31,8 @@ struct Cli {
     /// Interleaved rounds; figures are medians over them.
     #[arg(long, default_value_t = 3)]
     rounds: usize,
-    /// About one minute: one round, short cells, 1,000 idle agents, fewer large bodies.
+    /// About one minute: one round, short cells, 1,000 idle agents (unless --idle-agents),
+    /// fewer large bodies.
     #[arg(long)]
     quick: bool,
     /// Concurrent sender connections.
@@ -44,20 +47,21 @@ struct Cli {
     /// Paced rate, requests per second.
     #[arg(long, default_value_t = 500.0)]
     rate: f64,
-    /// Idle agent counts to measure (ascending).
-    #[arg(long, value_delimiter = ',', default_value = "1000,10000")]
-    idle_agents: Vec<usize>,
-    /// Seconds of idle CPU measurement per idle-agent count.
+    /// Idle agent (and idle bore connection) counts to measure [default: 1000,10000; 1000 with
+    /// --quick].
+    #[arg(long, value_delimiter = ',')]
+    idle_agents: Option<Vec<usize>>,
+    /// Seconds of idle CPU measurement per idle count.
     #[arg(long, default_value_t = 5.0)]
     idle_secs: f64,
-    /// Skip the idle-agent measurement.
+    /// Skip the idle-agent and idle-bore measurement.
     #[arg(long)]
     no_idle: bool,
     /// Skip the large-body measurement.
     #[arg(long)]
     no_large: bool,
     /// Systems to run (direct always runs: it is the baseline).
-    #[arg(long, value_delimiter = ',', default_value = "proxy,ack,bore")]
+    #[arg(long, value_delimiter = ',', default_value = "proxy,ack,ack-full,bore")]
     systems: Vec<String>,
     /// Directory holding the release `relay` and `agent` binaries (default: next to this one).
     #[arg(long)]
@@ -98,12 +102,22 @@ async fn main() -> anyhow::Result<()> {
         cli.rounds = 1;
         cli.secs = cli.secs.min(1.5);
         cli.paced_secs = cli.paced_secs.min(1.5);
-        cli.idle_agents = vec![1000];
+        cli.idle_agents.get_or_insert_with(|| vec![1000]);
         cli.idle_secs = cli.idle_secs.min(2.0);
     }
+    let mut idle_counts = cli
+        .idle_agents
+        .clone()
+        .unwrap_or_else(|| vec![1000, 10_000]);
+    idle_counts.sort_unstable();
+    idle_counts.dedup();
+    let max_idle = idle_counts.last().copied().unwrap_or(0) as u64;
     clock::now_us();
     let mut notes = Vec::new();
-    let nofile = procs::raise_nofile();
+    let mut skipped = goals::Skipped::default();
+    // The most any one process holds: bore server, a control socket and a tunnel listener per
+    // idle connection.
+    let nofile = procs::raise_nofile(2 * max_idle + 1000);
     let bins = Bins {
         dir: procs::bin_dir(cli.bin_dir.clone())?,
         bore: procs::find_on_path("bore"),
@@ -113,14 +127,23 @@ async fn main() -> anyhow::Result<()> {
         match s.as_str() {
             "proxy" => systems.push(System::Proxy),
             "ack" => systems.push(System::Ack),
+            "ack-full" => systems.push(System::AckFull),
             "bore" if bins.bore.is_some() => systems.push(System::Bore),
-            "bore" => notes.push(
-                "bore skipped: not on PATH (`cargo install bore-cli`); × bore columns are empty"
-                    .to_string(),
-            ),
+            "bore" => {
+                notes.push(
+                    "bore skipped: not on PATH (`cargo install bore-cli`); × bore columns are empty"
+                        .to_string(),
+                );
+                skipped.bore = Some("bore not on PATH".into());
+            }
             "direct" => {}
-            other => anyhow::bail!("unknown system {other:?} (proxy, ack, bore)"),
+            other => anyhow::bail!("unknown system {other:?} (proxy, ack, ack-full, bore)"),
         }
+    }
+    let mut seen = std::collections::HashSet::new();
+    systems.retain(|s| seen.insert(*s));
+    if skipped.bore.is_none() && !systems.contains(&System::Bore) {
+        skipped.bore = Some("bore not in --systems".into());
     }
     let payload = okta_payload()?;
     let settings = matrix::Settings {
@@ -143,6 +166,7 @@ async fn main() -> anyhow::Result<()> {
         ));
     }
     let large = if cli.no_large {
+        skipped.large = Some("large bodies skipped (--no-large)".into());
         Vec::new()
     } else {
         let sizes: &[(usize, u64)] = if cli.quick {
@@ -152,31 +176,55 @@ async fn main() -> anyhow::Result<()> {
         };
         large::run(&systems, &bins, &target, sizes).await?
     };
-    let idle = if cli.no_idle {
-        Vec::new()
+    let (mut idle, mut idle_bore) = (Vec::new(), Vec::new());
+    if cli.no_idle {
+        skipped.idle = Some("idle measurement skipped (--no-idle)".into());
     } else {
-        let max = cli.idle_agents.iter().copied().max().unwrap_or(0) as u64;
-        if nofile < max + 1000 {
+        let bore_idle = bins
+            .bore
+            .as_deref()
+            .filter(|_| systems.contains(&System::Bore));
+        if nofile < max_idle + 1000 {
             notes.push(format!(
-                "open-files limit {nofile} is below the {max} idle agents asked for; some may fail"
+                "open-files limit {nofile} is below the {max_idle} idle agents asked for; some may \
+                 fail"
             ));
         }
-        idle::run(
-            &bins.dir,
-            &cli.idle_agents,
-            Duration::from_secs_f64(cli.idle_secs),
-        )
-        .await?
-    };
-    let report = report::Report {
+        // bore server holds a control socket and a tunnel listener per connection.
+        let bore_cap = (nofile.saturating_sub(idle_bore::BORE_BASE_FILES) / 2) as usize;
+        if bore_idle.is_some() && max_idle as usize > bore_cap {
+            notes.push(format!(
+                "bore server needs two open files per idle connection; the open-files limit \
+                 {nofile} (raising the hard limit needs CAP_SYS_RESOURCE) allows {bore_cap}, \
+                 so larger idle counts opened only {bore_cap} bore connections (its figures are \
+                 per connected connection)"
+            ));
+        }
+        let window = Duration::from_secs_f64(cli.idle_secs);
+        idle = idle::run(&bins.dir, &idle_counts, window).await?;
+        if let Some(bore) = bore_idle {
+            match idle_bore::run(bore, &idle_counts, bore_cap, window).await {
+                Ok(b) => idle_bore = b,
+                Err(e) => {
+                    notes.push(format!("idle bore connections failed: {e:#}"));
+                    skipped.idle_bore = Some(format!("idle bore measurement failed: {e:#}"));
+                }
+            }
+            idle_bore::compare(&mut idle, &idle_bore);
+        }
+    }
+    let mut report = report::Report {
+        goals: Vec::new(),
         summary: report::summarise(&systems, &runs),
         settings,
         body_bytes: payload.len(),
         runs,
         idle,
+        idle_bore,
         large,
         notes,
     };
+    report.goals = goals::evaluate(&report, &skipped);
     if let Some(dir) = cli.json.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }

@@ -147,16 +147,29 @@ pub async fn wait_port(port: u16, limit: Duration) -> anyhow::Result<()> {
     bail!("nothing listening on port {port} after {limit:?}")
 }
 
-/// Raises the soft open-files limit to the hard one (via util-linux `prlimit`, no unsafe code);
-/// returns the soft limit in force afterwards.
-pub fn raise_nofile() -> u64 {
+/// Raises the open-files limit (via util-linux `prlimit`, no unsafe code): soft and hard to
+/// `want` when that is above the hard limit and allowed (root; at most `fs.nr_open`), else the
+/// soft one to the hard one. Children started later inherit it. Returns the soft limit in force
+/// afterwards.
+pub fn raise_nofile(want: u64) -> u64 {
     let me = std::process::id().to_string();
     let hard = nofile(4).unwrap_or(1024);
-    let _ = Command::new("prlimit")
-        .args(["--pid", &me, &format!("--nofile={hard}:{hard}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
+    let nr_open = std::fs::read_to_string("/proc/sys/fs/nr_open")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(hard);
+    let set = |n: u64| {
+        Command::new("prlimit")
+            .args(["--pid", &me, &format!("--nofile={n}:{n}")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    let wanted = want.min(nr_open);
+    if wanted <= hard || !set(wanted) {
+        set(hard);
+    }
     nofile(3).unwrap_or(1024)
 }
 

@@ -1,6 +1,8 @@
-//! The report: medians per cell, ratios, Markdown on stdout, everything as JSON.
+//! The report: goals, medians per cell, ratios, Markdown on stdout, everything as JSON.
 
+use crate::goals::{self, Goal};
 use crate::idle::IdleResult;
+use crate::idle_bore::BoreIdleResult;
 use crate::large::LargeResult;
 use crate::matrix::{aggregate, Cell, CellRun, Measure, Settings, CELLS};
 use crate::stats::ratio;
@@ -26,6 +28,8 @@ pub struct Summary {
 /// Everything one run measured.
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
+    /// Each goal with this run's figure and pass/fail/n-a.
+    pub goals: Vec<Goal>,
     /// Load settings.
     pub settings: Settings,
     /// Okta body size, bytes.
@@ -36,6 +40,8 @@ pub struct Report {
     pub runs: Vec<CellRun>,
     /// Idle agents.
     pub idle: Vec<IdleResult>,
+    /// Idle bore control connections (empty without bore).
+    pub idle_bore: Vec<BoreIdleResult>,
     /// Large bodies.
     pub large: Vec<LargeResult>,
     /// Remarks (skipped parts and why).
@@ -70,7 +76,8 @@ pub fn summarise(systems: &[System], runs: &[CellRun]) -> Vec<Summary> {
     out
 }
 
-fn f(x: f64, digits: usize) -> String {
+/// `x` with `digits` decimals, or "–" when not finite.
+pub fn f(x: f64, digits: usize) -> String {
     if x.is_finite() {
         format!("{x:.digits$}")
     } else {
@@ -82,9 +89,11 @@ fn f(x: f64, digits: usize) -> String {
 pub fn markdown(r: &Report) -> String {
     let mut s = String::new();
     let st = &r.settings;
+    s.push_str("## hookrelay benchmark\n\n");
+    goals::markdown(&mut s, &r.goals);
     let _ = writeln!(
         s,
-        "## hookrelay benchmark\n\n{}-byte Okta event hook body, {} sender connections, max = {} s \
+        "### Throughput and latency\n\n{}-byte Okta event hook body, {} sender connections, max = {} s \
          unpaced, paced = {} req/s for {} s; medians of {} interleaved round(s). CPU is µs per \
          successful request (server = relay or bore server, client = agent or bore local); peak \
          RSS is VmHWM during the cell.\n",
@@ -132,28 +141,14 @@ pub fn markdown(r: &Report) -> String {
         );
     }
     added_latency(&mut s, r);
-    if !r.idle.is_empty() {
-        s.push_str("\n### Idle agents on one relay\n\n| agents | connected | relay RSS MiB | KiB per agent | idle CPU % | idle CPU % per 1,000 | connect s |\n|---:|---:|---:|---:|---:|---:|---:|\n");
-        for i in &r.idle {
-            let _ = writeln!(
-                s,
-                "| {} | {} | {} | {} | {} | {} | {} |",
-                i.agents,
-                i.connected,
-                f(i.rss_kib as f64 / 1024.0, 1),
-                f(i.per_agent_kib, 1),
-                f(i.idle_cpu_pct, 2),
-                f(i.idle_cpu_pct_per_1000, 3),
-                f(i.connect_secs, 1)
-            );
-        }
-    }
+    idle_tables(&mut s, r);
     if !r.large.is_empty() {
-        s.push_str("\n### Large bodies (one connection, sequential)\n\n| system | body | sent | delivered | MB/s | server peak MiB | client peak MiB | errors |\n|---|---:|---:|---:|---:|---:|---:|---:|\n");
+        s.push_str("\n### Large bodies (one connection, sequential)\n\nGrowth is how far peak RSS rose above the RSS before the first body, in bodies: the copies of one body a process held at once.\n\n| system | body | sent | delivered | MB/s | server peak MiB | client peak MiB | server growth × body | client growth × body | errors |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         for l in &r.large {
+            let (server, client) = l.growth();
             let _ = writeln!(
                 s,
-                "| {} | {} MB | {} | {} | {} | {} | {} | {} |",
+                "| {} | {} MB | {} | {} | {} | {} | {} | {} | {} | {} |",
                 l.system.name(),
                 l.size / 1_000_000,
                 l.requests,
@@ -161,6 +156,8 @@ pub fn markdown(r: &Report) -> String {
                 f(l.mb_per_s, 1),
                 f(l.server_peak_kib as f64 / 1024.0, 1),
                 f(l.client_peak_kib as f64 / 1024.0, 1),
+                f(server, 1),
+                f(client, 1),
                 l.errors
             );
         }
@@ -197,5 +194,43 @@ fn added_latency(s: &mut String, r: &Report) {
             f(x.median.p50_ms - d.median.p50_ms, 2),
             f(x.median.p99_ms - d.median.p99_ms, 2)
         );
+    }
+}
+
+fn idle_tables(s: &mut String, r: &Report) {
+    if !r.idle.is_empty() {
+        s.push_str("\n### Idle agents on one relay (× bore = relay figure ÷ bore's per idle control connection at the same count)\n\n| agents | connected | relay RSS MiB | KiB per agent | idle CPU % | idle CPU % per 1,000 | connect s | KiB × bore | idle CPU × bore |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        for i in &r.idle {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                i.agents,
+                i.connected,
+                f(i.rss_kib as f64 / 1024.0, 1),
+                f(i.per_agent_kib, 1),
+                f(i.idle_cpu_pct, 2),
+                f(i.idle_cpu_pct_per_1000, 3),
+                f(i.connect_secs, 1),
+                f(i.x_bore_kib, 2),
+                f(i.x_bore_cpu, 2),
+            );
+        }
+    }
+    if !r.idle_bore.is_empty() {
+        s.push_str("\n### Idle bore control connections (raw clients: hello, then heartbeats every 500 ms)\n\n| connections | connected | bore server RSS MiB | KiB per connection | idle CPU % | idle CPU % per 1,000 | heartbeats/s each | connect s |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        for b in &r.idle_bore {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} | {} | {} | {} |",
+                b.connections,
+                b.connected,
+                f(b.rss_kib as f64 / 1024.0, 1),
+                f(b.per_conn_kib, 1),
+                f(b.idle_cpu_pct, 2),
+                f(b.idle_cpu_pct_per_1000, 3),
+                f(b.heartbeats_per_s, 2),
+                f(b.connect_secs, 1),
+            );
+        }
     }
 }

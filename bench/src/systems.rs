@@ -1,5 +1,5 @@
-//! Starting each system under test in front of the target: direct, hookrelay proxy and ack
-//! (relay + agent processes), and bore (server + local client processes).
+//! Starting each system under test in front of the target: direct, hookrelay proxy, ack and
+//! ack-full (relay + agent processes), and bore (server + local client processes).
 
 use crate::loadgen::post_once;
 use crate::procs::{free_port, wait_port, Proc};
@@ -23,8 +23,12 @@ pub enum System {
     Direct,
     /// Relay + agent, proxy mode.
     Proxy,
-    /// Relay + agent, ack mode.
+    /// Relay + agent, ack mode (relay `--sync normal`: in the OS before the 200, on disk within
+    /// a second).
     Ack,
+    /// Relay + agent, ack mode, relay `--sync full` (every group commit fsynced before the 200).
+    #[serde(rename = "ack-full")]
+    AckFull,
     /// bore server + bore local (raw TCP tunnel).
     Bore,
 }
@@ -36,6 +40,7 @@ impl System {
             System::Direct => "direct",
             System::Proxy => "proxy",
             System::Ack => "ack",
+            System::AckFull => "ack-full",
             System::Bore => "bore",
         }
     }
@@ -77,7 +82,9 @@ pub async fn start(system: System, bins: &Bins, target: &Target) -> anyhow::Resu
             client: None,
             _dir: dir,
         },
-        System::Proxy | System::Ack => start_hookrelay(system, bins, target, dir).await?,
+        System::Proxy | System::Ack | System::AckFull => {
+            start_hookrelay(system, bins, target, dir).await?
+        }
         System::Bore => start_bore(bins, target, dir).await?,
     };
     if system != System::Direct {
@@ -86,8 +93,13 @@ pub async fn start(system: System, bins: &Bins, target: &Target) -> anyhow::Resu
     Ok(running)
 }
 
-/// A relay with a token for source `okta`: (process, port, token).
-pub async fn start_relay(bin_dir: &Path, dir: &Path) -> anyhow::Result<(Proc, u16, String)> {
+/// A relay with a token for source `okta`, started with `extra` arguments after the usual ones:
+/// (process, port, token).
+pub async fn start_relay(
+    bin_dir: &Path,
+    dir: &Path,
+    extra: &[&str],
+) -> anyhow::Result<(Proc, u16, String)> {
     let data = dir.join("relay");
     let out = std::process::Command::new(bin_dir.join("relay"))
         .args(["token", "create", "--source", "okta", "--data"])
@@ -102,24 +114,26 @@ pub async fn start_relay(bin_dir: &Path, dir: &Path) -> anyhow::Result<(Proc, u1
     }
     let token = String::from_utf8_lossy(&out.stdout).trim().to_string();
     let port = free_port()?;
+    let mut args: Vec<String> = vec![
+        "serve".into(),
+        "--listen".into(),
+        format!("127.0.0.1:{port}"),
+        "--data".into(),
+        data.display().to_string(),
+        // The operational limits guard a public relay; the benchmark measures raw capacity
+        // (and connects thousands of idle agents to one source).
+        "--rate-limit".into(),
+        "0".into(),
+        "--max-queued-events".into(),
+        "0".into(),
+        "--max-agents-per-source".into(),
+        "100000".into(),
+    ];
+    args.extend(extra.iter().map(|a| a.to_string()));
     let relay = Proc::spawn(
         "relay",
         &bin_dir.join("relay"),
-        &[
-            "serve".into(),
-            "--listen".into(),
-            format!("127.0.0.1:{port}"),
-            "--data".into(),
-            data.display().to_string(),
-            // The operational limits guard a public relay; the benchmark measures raw capacity
-            // (and connects thousands of idle agents to one source).
-            "--rate-limit".into(),
-            "0".into(),
-            "--max-queued-events".into(),
-            "0".into(),
-            "--max-agents-per-source".into(),
-            "100000".into(),
-        ],
+        &args,
         &dir.join("relay.log"),
     )?;
     wait_port(port, Duration::from_secs(10)).await?;
@@ -132,7 +146,12 @@ async fn start_hookrelay(
     target: &Target,
     dir: tempfile::TempDir,
 ) -> anyhow::Result<Running> {
-    let (relay, port, token) = start_relay(&bins.dir, dir.path()).await?;
+    let extra: &[&str] = if system == System::AckFull {
+        &["--sync", "full"]
+    } else {
+        &[]
+    };
+    let (relay, port, token) = start_relay(&bins.dir, dir.path(), extra).await?;
     let mode = if system == System::Proxy {
         "proxy"
     } else {
@@ -167,19 +186,34 @@ async fn start_hookrelay(
     })
 }
 
+/// The TCP port `bore server` takes control connections on (fixed in bore).
+pub const BORE_CONTROL_PORT: u16 = 7835;
+
+/// `bore server` bound to 127.0.0.1, started with `extra` arguments, once its control port
+/// accepts connections. Fails if something already listens on that port (another bore server
+/// would answer in its place).
+pub async fn start_bore_server(bore: &Path, dir: &Path, extra: &[&str]) -> anyhow::Result<Proc> {
+    if tokio::net::TcpStream::connect(("127.0.0.1", BORE_CONTROL_PORT))
+        .await
+        .is_ok()
+    {
+        bail!("port {BORE_CONTROL_PORT} is already in use (another bore server?)");
+    }
+    let mut args: Vec<String> = vec!["server".into(), "--bind-addr".into(), "127.0.0.1".into()];
+    args.extend(extra.iter().map(|a| a.to_string()));
+    let mut server = Proc::spawn("bore server", bore, &args, &dir.join("bore-server.log"))?;
+    wait_port(BORE_CONTROL_PORT, Duration::from_secs(10)).await?;
+    server.check_alive()?;
+    Ok(server)
+}
+
 async fn start_bore(
     bins: &Bins,
     target: &Target,
     dir: tempfile::TempDir,
 ) -> anyhow::Result<Running> {
     let bore = bins.bore.clone().context("bore is not on PATH")?;
-    let server = Proc::spawn(
-        "bore server",
-        &bore,
-        &["server".into()],
-        &dir.path().join("bore-server.log"),
-    )?;
-    wait_port(7835, Duration::from_secs(10)).await?;
+    let server = start_bore_server(&bore, dir.path(), &[]).await?;
     let port = free_port()?;
     let local = Proc::spawn(
         "bore local",
