@@ -156,10 +156,11 @@ pub struct Hub {
 impl Hub {
     /// The live state of `source`, created with `mode` if new.
     pub fn source(&self, name: &str, mode: Mode, deadline: Duration) -> Arc<SourceHub> {
-        self.sources
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(name.to_string())
+        let mut map = self.sources.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(hub) = map.get(name) {
+            return hub.clone();
+        }
+        map.entry(name.to_string())
             .or_insert_with(|| Arc::new(SourceHub::new(mode, deadline)))
             .clone()
     }

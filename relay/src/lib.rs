@@ -59,7 +59,7 @@ pub struct RelayState {
     /// Request counters for `/metrics`.
     pub metrics: metrics::Metrics,
     /// Recently read source settings.
-    source_cache: Mutex<std::collections::HashMap<String, (std::time::Instant, SourceInfo)>>,
+    source_cache: Mutex<std::collections::HashMap<String, (std::time::Instant, Arc<SourceInfo>)>>,
     /// Tokens that live only in memory (the agent's embedded relay).
     memory_tokens: Mutex<Vec<(Vec<u8>, TokenInfo)>>,
 }
@@ -84,7 +84,7 @@ impl RelayState {
 
     /// A source's settings, if it exists. Existing sources are cached for up to
     /// [`SOURCE_CACHE_TTL`], so `relay source set` takes effect within a second.
-    pub async fn source_info(&self, name: &str) -> Option<SourceInfo> {
+    pub async fn source_info(&self, name: &str) -> Option<Arc<SourceInfo>> {
         let now = std::time::Instant::now();
         {
             let cache = self.source_cache.lock().unwrap_or_else(|p| p.into_inner());
@@ -96,6 +96,7 @@ impl RelayState {
         }
         match self.store.source(name) {
             Ok(Some(info)) => {
+                let info = Arc::new(info);
                 let mut cache = self.source_cache.lock().unwrap_or_else(|p| p.into_inner());
                 if cache.len() >= 10_000 {
                     cache.clear();

@@ -15,7 +15,8 @@ pub const UNKNOWN_SOURCE: &str = "_unknown";
 /// Counters updated by ingress.
 #[derive(Default)]
 pub struct Metrics {
-    requests: Mutex<BTreeMap<(String, u16), u64>>,
+    /// By source, then status. Nested so that counting looks a source up without allocating.
+    requests: Mutex<BTreeMap<String, BTreeMap<u16, u64>>>,
     stored: Mutex<BTreeMap<String, u64>>,
 }
 
@@ -23,19 +24,31 @@ impl Metrics {
     /// Counts one webhook request answered with `status`.
     pub fn record_request(&self, source: &str, status: u16) {
         let mut map = self.requests.lock().unwrap_or_else(|p| p.into_inner());
-        *map.entry((source.to_string(), status)).or_default() += 1;
+        let by_status = match map.get_mut(source) {
+            Some(by_status) => by_status,
+            None => map.entry(source.to_string()).or_default(),
+        };
+        *by_status.entry(status).or_default() += 1;
     }
 
     /// Counts one stored event.
     pub fn record_stored(&self, source: &str) {
         let mut map = self.stored.lock().unwrap_or_else(|p| p.into_inner());
-        *map.entry(source.to_string()).or_default() += 1;
+        match map.get_mut(source) {
+            Some(n) => *n += 1,
+            None => {
+                map.insert(source.to_string(), 1);
+            }
+        }
     }
 
     /// Requests counted for `source` with `status` (for tests).
     pub fn requests(&self, source: &str, status: u16) -> u64 {
         let map = self.requests.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(&(source.to_string(), status)).copied().unwrap_or(0)
+        map.get(source)
+            .and_then(|by_status| by_status.get(&status))
+            .copied()
+            .unwrap_or(0)
     }
 }
 
@@ -64,12 +77,14 @@ pub fn render(state: &RelayState) -> String {
             .requests
             .lock()
             .unwrap_or_else(|p| p.into_inner());
-        for ((source, status), n) in map.iter() {
+        for (source, by_status) in map.iter() {
             let s = escape(source);
-            let _ = writeln!(
-                out,
-                "hookrelay_requests_total{{source=\"{s}\",status=\"{status}\"}} {n}"
-            );
+            for (status, n) in by_status {
+                let _ = writeln!(
+                    out,
+                    "hookrelay_requests_total{{source=\"{s}\",status=\"{status}\"}} {n}"
+                );
+            }
         }
     }
     help(
