@@ -198,12 +198,10 @@ async fn connect_once(
         .max_frame_size(Some(opts.max_frame_bytes));
     let tls = crate::tls::client_config(opts.insecure, &[]);
     let connector = tokio_tungstenite::Connector::Rustls(Arc::new(tls));
-    let connecting =
-        tokio_tungstenite::connect_async_tls_with_config(&url, Some(config), true, Some(connector));
-    let (ws, _) = tokio::select! {
+    let connecting = crate::dial::dial(&url, config, connector);
+    let ws = tokio::select! {
         r = tokio::time::timeout(opts.heartbeat_timeout.min(Duration::from_secs(10)), connecting) => {
-            r.context("timed out connecting to the relay")?
-                .with_context(|| format!("connecting to relay at {url}"))?
+            r.context("timed out connecting to the relay")??
         }
         _ = shutdown.cancelled() => return Ok(LinkEnd::Shutdown),
     };

@@ -7,6 +7,7 @@ pub mod commands;
 pub mod config;
 pub mod connection;
 pub mod deliver;
+pub mod dial;
 pub mod embedded;
 pub mod events;
 pub mod export;

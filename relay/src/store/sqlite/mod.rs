@@ -229,12 +229,18 @@ impl Store for SqliteStore {
                 .await
                 .map_err(|_| StoreError::Closed)?;
             let (reply, rx) = oneshot::channel();
-            writer.push_append(AppendJob {
+            writer.enqueue(AppendJob {
                 source,
                 event,
                 reply,
                 _permit: permit,
             })?;
+            if writer.worth_gathering() {
+                // Let the other webhooks that arrived in this turn of the runtime queue theirs
+                // first: whoever commits then writes them all to the log in one write.
+                tokio::task::yield_now().await;
+            }
+            writer.commit_now();
             rx.await.map_err(|_| StoreError::Closed)?
         })
     }

@@ -81,7 +81,13 @@ pub(super) struct Writer {
     inline: bool,
     /// Bounds the appends waiting, so a stalled disk pushes back on ingress.
     pub room: Arc<Semaphore>,
+    /// When the writer was made, and microseconds after that of the last commit.
+    started: std::time::Instant,
+    last_commit_us: std::sync::atomic::AtomicU64,
 }
+
+/// Appends this soon after a commit are part of a busy period, worth gathering into one write.
+const BUSY_WINDOW_US: u64 = 1000;
 
 impl Writer {
     pub(super) fn new(engine: Engine, inline: bool) -> Self {
@@ -91,6 +97,8 @@ impl Writer {
             engine: Mutex::new(engine),
             inline,
             room: Arc::new(Semaphore::new(MAX_QUEUED)),
+            started: std::time::Instant::now(),
+            last_commit_us: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -98,19 +106,37 @@ impl Writer {
         self.queue.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Queues an append and sees that it is committed; the answer comes on `job.reply`.
-    pub(super) fn push_append(&self, job: AppendJob) -> Result<(), StoreError> {
-        {
-            let mut q = self.lock();
-            if q.closed {
-                return Err(StoreError::Closed);
-            }
-            q.appends.push(job);
+    /// Queues an append; [`Writer::commit_now`] then sees that it is committed. The answer
+    /// comes on `job.reply`.
+    pub(super) fn enqueue(&self, job: AppendJob) -> Result<(), StoreError> {
+        let mut q = self.lock();
+        if q.closed {
+            return Err(StoreError::Closed);
         }
+        q.appends.push(job);
+        Ok(())
+    }
+
+    /// Whether an appender should first let others queue theirs: appenders commit their own
+    /// batches (not only the writer thread) and the last commit was a moment ago, so more
+    /// webhooks are likely arriving. A lone webhook is committed without waiting.
+    pub(super) fn worth_gathering(&self) -> bool {
+        let last = self
+            .last_commit_us
+            .load(std::sync::atomic::Ordering::Relaxed);
+        self.inline && self.elapsed_us().saturating_sub(last) < BUSY_WINDOW_US
+    }
+
+    fn elapsed_us(&self) -> u64 {
+        self.started.elapsed().as_micros() as u64
+    }
+
+    /// Commits what is queued on the spot when the engine is free and appenders may commit;
+    /// otherwise hands it to the writer thread.
+    pub(super) fn commit_now(&self) {
         if !self.inline || !self.commit_queued(1) {
             self.want_thread();
         }
-        Ok(())
     }
 
     /// Queues a cursor update (kept only if it moves the cursor forward); the writer thread
@@ -180,6 +206,8 @@ impl Writer {
             };
             engine.commit_and_publish(batch, cursors);
         }
+        self.last_commit_us
+            .store(self.elapsed_us(), std::sync::atomic::Ordering::Relaxed);
         drop(engine);
         // Whatever was queued while this caller held the engine is still there.
         self.lock().is_empty()
