@@ -66,6 +66,10 @@ struct Cli {
     /// Directory holding the release `relay` and `agent` binaries (default: next to this one).
     #[arg(long)]
     bin_dir: Option<PathBuf>,
+    /// Deliveries at once for the ack-mode agents (`agent listen --concurrency`); by default
+    /// the agent's own default: one at a time, in order.
+    #[arg(long)]
+    ack_concurrency: Option<usize>,
     /// Where the JSON results go.
     #[arg(long, default_value = "target/bench-results.json")]
     json: PathBuf,
@@ -121,6 +125,7 @@ async fn main() -> anyhow::Result<()> {
     let bins = Bins {
         dir: procs::bin_dir(cli.bin_dir.clone())?,
         bore: procs::find_on_path("bore"),
+        ack_concurrency: cli.ack_concurrency,
     };
     let mut systems = vec![System::Direct];
     for s in &cli.systems {

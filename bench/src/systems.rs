@@ -53,6 +53,8 @@ pub struct Bins {
     pub dir: PathBuf,
     /// `bore`, when on PATH.
     pub bore: Option<PathBuf>,
+    /// `--concurrency` for ack-mode agents (None: the agent's default).
+    pub ack_concurrency: Option<usize>,
 }
 
 /// A started system.
@@ -157,11 +159,15 @@ async fn start_hookrelay(
     } else {
         "ack"
     };
+    let concurrency = match (system, bins.ack_concurrency) {
+        (System::Proxy, _) | (_, None) => Vec::new(),
+        (_, Some(n)) => vec!["--concurrency".to_string(), n.to_string()],
+    };
     let agent = Proc::spawn(
         "agent",
         &bins.dir.join("agent"),
         &[
-            "--data".into(),
+            "--data".to_string(),
             dir.path().join("agent").display().to_string(),
             "listen".into(),
             target.addr.port().to_string(),
@@ -173,7 +179,10 @@ async fn start_hookrelay(
             mode.into(),
             "--output".into(),
             "quiet".into(),
-        ],
+        ]
+        .into_iter()
+        .chain(concurrency)
+        .collect::<Vec<String>>(),
         &dir.path().join("agent.log"),
     )?;
     Ok(Running {
