@@ -24,6 +24,11 @@ const CURSOR_FLUSH: Duration = Duration::from_millis(250);
 /// Bytes of queued frames written to the socket at once.
 const WRITE_BUFFER: usize = 32 * 1024;
 
+/// Most bytes of event frames sent and not yet acknowledged (one event is always allowed,
+/// whatever its size). The window counts events; this bounds what an agent holds in memory
+/// when the events are large: a backlog of 10 MB bodies goes out one at a time, not 256.
+const MAX_IN_FLIGHT_BYTES: usize = 4 * 1024 * 1024;
+
 /// `GET /agent/connect`: upgrades to a websocket session.
 pub async fn connect(State(state): State<Arc<RelayState>>, req: Request) -> Response {
     let max = state.config.max_frame_bytes;
@@ -236,6 +241,9 @@ async fn serve(
 
     let window = hello.window.clamp(1, state.config.max_window) as usize;
     let mut in_flight = shared::inflight::InFlight::default();
+    // Frame sizes of the events in flight, by sequence, and their sum.
+    let mut in_flight_sizes: std::collections::HashMap<u64, usize> = Default::default();
+    let mut in_flight_bytes = 0usize;
     let mut acked: Option<u64> = None;
     let mut flushed: Option<u64> = None;
     let mut last_flush = Instant::now();
@@ -248,7 +256,7 @@ async fn serve(
     let result = loop {
         // Fill the window from the log; the whole batch goes out in as few writes as it fits.
         let mut queued = false;
-        while in_flight.len() < window && next <= head {
+        'fill: while in_flight.len() < window && next <= head {
             let batch = store
                 .read_after(source, next - 1, window - in_flight.len())
                 .map_err(store_err)?;
@@ -256,9 +264,15 @@ async fn serve(
                 break;
             }
             for ev in batch {
+                if in_flight_bytes >= MAX_IN_FLIGHT_BYTES && !in_flight.is_empty() {
+                    break 'fill;
+                }
                 next = ev.seq + 1;
                 in_flight.sent(ev.seq);
-                for message in ws::binary_messages(ev.frame()) {
+                let frame = ev.frame();
+                in_flight_bytes += frame.len();
+                in_flight_sizes.insert(ev.seq, frame.len());
+                for message in ws::binary_messages(frame) {
                     sink.feed(message).await.map_err(send_failed)?;
                 }
                 queued = true;
@@ -296,6 +310,9 @@ async fn serve(
                 };
                 match decoded {
                     Ok(AgentMessage::Ack { seq, id, outcome }) => {
+                        if let Some(size) = in_flight_sizes.remove(&seq) {
+                            in_flight_bytes -= size;
+                        }
                         if let Some(through) = in_flight.done(seq) {
                             acked = Some(acked.map_or(through, |a| a.max(through)));
                         }

@@ -1,0 +1,85 @@
+//! The relay bounds the bytes an agent has in flight, not only the number of events: a backlog
+//! of large bodies goes out a few megabytes at a time, the next as soon as one is acknowledged.
+
+use futures_util::{SinkExt, StreamExt};
+use hookrelay_tests::*;
+use shared::frame::{decode_relay_binary, encode_ack};
+use shared::{DeliveryOutcome, HttpResponse, RelayMessage};
+use tokio_tungstenite::tungstenite::Message;
+
+const BODY: usize = 3 * 1024 * 1024;
+
+#[tokio::test]
+async fn large_events_wait_for_acks_instead_of_filling_the_window() {
+    with_timeout(async {
+        let relay = spawn_relay(test_config()).await;
+        let token = relay.token("okta");
+        let hook = relay.hook_url("okta");
+        // Ack mode needs no agent: three 3 MB events are logged before anyone listens.
+        for fill in [b'a', b'b', b'c'] {
+            let answer = client::send("POST", &hook, &[], vec![fill; BODY])
+                .await
+                .expect("send");
+            assert_eq!(answer.status, 200);
+        }
+        let url = agent::connection::connect_url(&relay.url);
+        let (mut ws, _) = tokio_tungstenite::connect_async(&url)
+            .await
+            .expect("connect");
+        let hello = format!(
+            r#"{{"type":"hello","version":{},"token":"{token}","source":"okta","mode":"ack","agent_id":"flow","since":{{"from":"seq","value":1}},"window":256}}"#,
+            shared::PROTOCOL_VERSION
+        );
+        ws.send(Message::Text(hello.into())).await.expect("hello");
+
+        // Everything one fill of the window sends comes before the session's first heartbeat:
+        // two events (6 MB, past the 4 MiB bound), not all three.
+        let mut events = Vec::new();
+        while let Some(msg) = ws.next().await {
+            match msg.expect("frame") {
+                Message::Binary(frame) => {
+                    match decode_relay_binary(frame, usize::MAX).expect("event") {
+                        RelayMessage::Event { seq, id, request, .. } => {
+                            events.push((seq, id, request.body.0[0]))
+                        }
+                        other => panic!("unexpected {other:?}"),
+                    }
+                }
+                Message::Ping(_) => break,
+                _ => {}
+            }
+        }
+        let seqs: Vec<u64> = events.iter().map(|e| e.0).collect();
+        assert_eq!(seqs, [1, 2], "only what fits in the byte bound is in flight");
+
+        // Acknowledging the first lets the third go.
+        let (seq, id, first) = events[0];
+        assert_eq!(first, b'a');
+        let outcome = DeliveryOutcome {
+            response: Some(HttpResponse {
+                status: 200,
+                headers: Vec::new(),
+                body: Default::default(),
+            }),
+            error: None,
+            duration_us: 1,
+        };
+        ws.send(Message::Binary(encode_ack(seq, id, &outcome).into()))
+            .await
+            .expect("ack");
+        let third = loop {
+            if let Message::Binary(frame) = ws.next().await.expect("open").expect("frame") {
+                break decode_relay_binary(frame, usize::MAX).expect("event");
+            }
+        };
+        match third {
+            RelayMessage::Event { seq, request, .. } => {
+                assert_eq!(seq, 3);
+                assert_eq!(request.body.0.len(), BODY);
+                assert!(request.body.0.iter().all(|b| *b == b'c'));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    })
+    .await;
+}
