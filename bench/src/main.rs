@@ -1,4 +1,4 @@
-//! `hookrelay-bench`: one command measuring direct, hookrelay proxy, ack and ack-full, and bore
+//! `hookrelay-bench`: one command measuring direct, hookrelay proxy, ack and ack-normal, and bore
 //! (when on PATH) against the same local target, plus idle connections, large bodies and goals.
 
 mod clock;
@@ -61,7 +61,11 @@ struct Cli {
     #[arg(long)]
     no_large: bool,
     /// Systems to run (direct always runs: it is the baseline).
-    #[arg(long, value_delimiter = ',', default_value = "proxy,ack,ack-full,bore")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "proxy,ack,ack-normal,bore"
+    )]
     systems: Vec<String>,
     /// Directory holding the release `relay` and `agent` binaries (default: next to this one).
     #[arg(long)]
@@ -132,7 +136,7 @@ async fn main() -> anyhow::Result<()> {
         match s.as_str() {
             "proxy" => systems.push(System::Proxy),
             "ack" => systems.push(System::Ack),
-            "ack-full" => systems.push(System::AckFull),
+            "ack-normal" => systems.push(System::AckNormal),
             "bore" if bins.bore.is_some() => systems.push(System::Bore),
             "bore" => {
                 notes.push(
@@ -142,7 +146,7 @@ async fn main() -> anyhow::Result<()> {
                 skipped.bore = Some("bore not on PATH".into());
             }
             "direct" => {}
-            other => anyhow::bail!("unknown system {other:?} (proxy, ack, ack-full, bore)"),
+            other => anyhow::bail!("unknown system {other:?} (proxy, ack, ack-normal, bore)"),
         }
     }
     let mut seen = std::collections::HashSet::new();

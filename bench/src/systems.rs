@@ -1,5 +1,5 @@
 //! Starting each system under test in front of the target: direct, hookrelay proxy, ack and
-//! ack-full (relay + agent processes), and bore (server + local client processes).
+//! ack-normal (relay + agent processes), and bore (server + local client processes).
 
 use crate::loadgen::post_once;
 use crate::procs::{free_port, wait_port, Proc};
@@ -23,12 +23,13 @@ pub enum System {
     Direct,
     /// Relay + agent, proxy mode.
     Proxy,
-    /// Relay + agent, ack mode (relay `--sync normal`: in the OS before the 200, on disk within
-    /// a second).
+    /// Relay + agent, ack mode, the relay's default `--sync full` (every group commit of
+    /// ack-mode events fsynced before the 200).
     Ack,
-    /// Relay + agent, ack mode, relay `--sync full` (every group commit fsynced before the 200).
-    #[serde(rename = "ack-full")]
-    AckFull,
+    /// Relay + agent, ack mode, relay `--sync normal` (in the OS before the 200, on disk within
+    /// a second).
+    #[serde(rename = "ack-normal")]
+    AckNormal,
     /// bore server + bore local (raw TCP tunnel).
     Bore,
 }
@@ -40,7 +41,7 @@ impl System {
             System::Direct => "direct",
             System::Proxy => "proxy",
             System::Ack => "ack",
-            System::AckFull => "ack-full",
+            System::AckNormal => "ack-normal",
             System::Bore => "bore",
         }
     }
@@ -84,7 +85,7 @@ pub async fn start(system: System, bins: &Bins, target: &Target) -> anyhow::Resu
             client: None,
             _dir: dir,
         },
-        System::Proxy | System::Ack | System::AckFull => {
+        System::Proxy | System::Ack | System::AckNormal => {
             start_hookrelay(system, bins, target, dir).await?
         }
         System::Bore => start_bore(bins, target, dir).await?,
@@ -148,8 +149,8 @@ async fn start_hookrelay(
     target: &Target,
     dir: tempfile::TempDir,
 ) -> anyhow::Result<Running> {
-    let extra: &[&str] = if system == System::AckFull {
-        &["--sync", "full"]
+    let extra: &[&str] = if system == System::AckNormal {
+        &["--sync", "normal"]
     } else {
         &[]
     };

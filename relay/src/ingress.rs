@@ -123,6 +123,7 @@ async fn receive(
         received_at_ms,
         okta_event_id: keys.event_id,
         okta_uuids: keys.uuids,
+        needs_disk: hub.mode() == Mode::Ack,
         request,
     };
 

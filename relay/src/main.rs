@@ -50,14 +50,15 @@ struct ServeArgs {
         default_value = "./relay-data"
     )]
     data: PathBuf,
-    /// When a stored event counts as durable before its sender gets a 2xx: "normal" (in the
-    /// OS: a relay crash or kill -9 loses nothing; on disk within a second) or "full" (fsync per
-    /// group commit: survives power loss at once; slower).
+    /// When a stored event counts as durable before its sender gets a 2xx: "full" (ack mode:
+    /// on disk, fsync per group commit, so a power cut loses no acknowledged event; proxy mode:
+    /// written, since its answer is the delivery itself) or "normal" (in the OS: a relay crash
+    /// or kill -9 loses nothing; on disk within a second; faster in ack mode).
     #[arg(
         long,
         hide_env_values = true,
         env = "HOOKRELAY_SYNC",
-        default_value = "normal",
+        default_value = "full",
         value_parser = ["normal", "full"]
     )]
     sync: String,

@@ -77,6 +77,7 @@ async fn events_of_an_earlier_relay_are_moved_into_the_log() {
                     },
                     okta_event_id: None,
                     okta_uuids: Vec::new(),
+                    needs_disk: true,
                 },
             )
             .await

@@ -46,6 +46,10 @@ pub struct NewEvent {
     pub okta_event_id: Option<String>,
     /// Okta's `data.events[].uuid`s.
     pub okta_uuids: Vec<String>,
+    /// Its sender's `2xx` promises a later delivery (ack mode), so under `--sync full` it is
+    /// on disk first. A proxy-mode answer comes from the delivery itself and waits only for
+    /// the log write.
+    pub needs_disk: bool,
 }
 
 /// Where an appended event landed.
@@ -187,16 +191,18 @@ impl Default for Retention {
     }
 }
 
-/// When a commit counts as durable.
+/// When a stored event counts as durable.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum SyncMode {
-    /// A commit has reached the operating system before the sender gets its `2xx`: a crash or
-    /// `kill -9` of the relay loses nothing; the background checkpoint (every second) makes it
-    /// safe from power loss too. SQLite's `synchronous=NORMAL` in WAL mode.
-    #[default]
+    /// Every event has reached the operating system before its sender gets an answer: a crash
+    /// or `kill -9` of the relay loses nothing; the background flush (every second) puts it on
+    /// disk. SQLite's `synchronous=NORMAL` in WAL mode.
     Normal,
-    /// Every commit also waits for the disk (`fsync`) before the `2xx`: safe from power loss
-    /// at once, at the cost of one disk flush per group commit. SQLite's `synchronous=FULL`.
+    /// As `Normal`, and an ack-mode event is also on disk (`fsync`, one per group commit)
+    /// before its sender gets `2xx`, since that `2xx` promises a later delivery: a power cut
+    /// loses no acknowledged event. A proxy-mode answer comes from the delivery itself, so
+    /// proxy-mode events wait only for the write. SQLite's `synchronous=FULL`.
+    #[default]
     Full,
 }
 

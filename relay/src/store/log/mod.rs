@@ -2,7 +2,8 @@
 //! `DATA/log/<source id>/`, each record checksummed, with an in-memory index of where every
 //! retained event lies. An append is one `write` of the whole batch — no page images, no
 //! second copy at checkpoint time — and is in the OS before the sender's `2xx`; the files
-//! reach the disk every second (or at every append with `--sync full`). After a crash the
+//! reach the disk every second (and before the `2xx` for ack-mode events under the default
+//! `--sync full`). After a crash the
 //! newest segment is cut back to its last whole record.
 
 mod record;
@@ -38,6 +39,8 @@ pub struct EventLog {
     open_writers: Mutex<VecDeque<i64>>,
     /// Files appended to since they were last flushed to disk.
     dirty: Mutex<HashMap<i64, Arc<File>>>,
+    /// Appends that were on disk before they returned (`durable`).
+    durable_appends: std::sync::atomic::AtomicU64,
 }
 
 impl EventLog {
@@ -72,6 +75,7 @@ impl EventLog {
             sources: RwLock::new(sources),
             open_writers: Mutex::default(),
             dirty: Mutex::default(),
+            durable_appends: Default::default(),
         };
         Ok((log, recovered))
     }
@@ -119,7 +123,10 @@ impl EventLog {
         let log = self.source_or_new(source_id);
         let file = log.append(&buf, &lens, durable)?;
         self.note_writer(source_id);
-        if !durable {
+        if durable {
+            self.durable_appends
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        } else {
             self.dirty
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
@@ -137,6 +144,12 @@ impl EventLog {
             at = end;
         }
         Ok(parts)
+    }
+
+    /// How many appends were on disk before they returned.
+    pub fn durable_appends(&self) -> u64 {
+        self.durable_appends
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Keeps at most [`MAX_OPEN_WRITERS`] append handles open.

@@ -19,8 +19,8 @@ use tail::Tails;
 use tokio::sync::oneshot;
 use writer::{AppendJob, Heads, Writer};
 
-/// How often the background thread checkpoints SQLite's WAL and, with `--sync normal`,
-/// flushes the event log's files to disk.
+/// How often the background thread checkpoints SQLite's WAL and flushes the event log's files
+/// to disk (the events nobody waited for the disk for: all of them with `--sync normal`).
 const FLUSH_EVERY: Duration = Duration::from_secs(1);
 
 /// The relay's store in one data directory: `relay.sqlite3` and the event log `relay.events/`.
@@ -35,6 +35,14 @@ pub struct SqliteStore {
     source_ids: Mutex<HashMap<String, i64>>,
     /// Dropping it stops the background flusher.
     _flusher: std::sync::mpsc::Sender<()>,
+}
+
+impl SqliteStore {
+    /// How many group commits of events waited for the disk before answering (ack-mode
+    /// events under `--sync full`).
+    pub fn durable_appends(&self) -> u64 {
+        self.log.durable_appends()
+    }
 }
 
 impl Drop for SqliteStore {
@@ -137,7 +145,7 @@ impl SqliteStore {
             watchers: heads.clone(),
             tails: tails.clone(),
         };
-        let writer = Arc::new(Writer::new(engine, sync == SyncMode::Normal));
+        let writer = Arc::new(Writer::new(engine, sync == SyncMode::Full));
         let thread_writer = writer.clone();
         std::thread::Builder::new()
             .name("relay-store-writer".into())
@@ -203,7 +211,7 @@ impl SqliteStore {
 }
 
 /// Every [`FLUSH_EVERY`]: checkpoints SQLite's WAL into its database file, and puts the event
-/// log's new records on disk (with `--sync full` they are there already).
+/// log's new records on disk (ack-mode events under `--sync full` are there already).
 fn flush_loop(conn: Connection, log: Arc<EventLog>, stop: std::sync::mpsc::Receiver<()>) {
     use std::sync::mpsc::RecvTimeoutError;
     while let Err(RecvTimeoutError::Timeout) = stop.recv_timeout(FLUSH_EVERY) {
@@ -229,18 +237,18 @@ impl Store for SqliteStore {
                 .await
                 .map_err(|_| StoreError::Closed)?;
             let (reply, rx) = oneshot::channel();
-            writer.enqueue(AppendJob {
+            let to_disk = writer.enqueue(AppendJob {
                 source,
                 event,
                 reply,
                 _permit: permit,
             })?;
-            if writer.worth_gathering() {
+            if !to_disk && writer.worth_gathering() {
                 // Let the other webhooks that arrived in this turn of the runtime queue theirs
                 // first: whoever commits then writes them all to the log in one write.
                 tokio::task::yield_now().await;
             }
-            writer.commit_now();
+            writer.commit_now(to_disk);
             rx.await.map_err(|_| StoreError::Closed)?
         })
     }

@@ -32,7 +32,11 @@ type Cursors = HashMap<(String, String), u64>;
 
 #[derive(Default)]
 struct Queue {
+    /// Appends that may be answered once written (any appender may commit them).
     appends: Vec<AppendJob>,
+    /// Appends that wait for the disk (`--sync full`, ack mode): only the writer thread
+    /// commits them, so no runtime thread ever waits for an fsync.
+    disk_appends: Vec<AppendJob>,
     /// Newest acknowledged sequence per (agent id, source), coalesced until the next commit.
     cursors: Cursors,
     /// The writer thread should look at the queue.
@@ -42,7 +46,14 @@ struct Queue {
 
 impl Queue {
     fn is_empty(&self) -> bool {
-        self.appends.is_empty() && self.cursors.is_empty()
+        self.appends.is_empty() && self.disk_appends.is_empty() && self.cursors.is_empty()
+    }
+
+    /// Nothing left that an appender (not the writer thread) would commit: appenders take
+    /// only `appends`; cursors and disk appends are the writer thread's (under `--sync full`
+    /// their SQLite commit waits for the disk too).
+    fn inline_is_empty(&self) -> bool {
+        self.appends.is_empty()
     }
 }
 
@@ -62,7 +73,7 @@ pub(super) struct Engine {
     pub conn: Connection,
     /// Events go here.
     pub log: Arc<EventLog>,
-    /// Flush each append to disk before answering (`--sync full`).
+    /// Flush appends that need it (ack mode) to disk before answering (`--sync full`).
     pub durable: bool,
     pub state: State,
     pub watchers: Heads,
@@ -77,8 +88,8 @@ pub(super) struct Writer {
     queue: Mutex<Queue>,
     wake: Condvar,
     engine: Mutex<Engine>,
-    /// Appenders may commit themselves (false: only the writer thread commits).
-    inline: bool,
+    /// Appends marked `needs_disk` wait for an fsync (`--sync full`).
+    sync_full: bool,
     /// Bounds the appends waiting, so a stalled disk pushes back on ingress.
     pub room: Arc<Semaphore>,
     /// When the writer was made, and microseconds after that of the last commit.
@@ -90,12 +101,12 @@ pub(super) struct Writer {
 const BUSY_WINDOW_US: u64 = 1000;
 
 impl Writer {
-    pub(super) fn new(engine: Engine, inline: bool) -> Self {
+    pub(super) fn new(engine: Engine, sync_full: bool) -> Self {
         Writer {
             queue: Mutex::default(),
             wake: Condvar::new(),
             engine: Mutex::new(engine),
-            inline,
+            sync_full,
             room: Arc::new(Semaphore::new(MAX_QUEUED)),
             started: std::time::Instant::now(),
             last_commit_us: std::sync::atomic::AtomicU64::new(0),
@@ -107,34 +118,38 @@ impl Writer {
     }
 
     /// Queues an append; [`Writer::commit_now`] then sees that it is committed. The answer
-    /// comes on `job.reply`.
-    pub(super) fn enqueue(&self, job: AppendJob) -> Result<(), StoreError> {
+    /// comes on `job.reply`. True when the append waits for the disk.
+    pub(super) fn enqueue(&self, job: AppendJob) -> Result<bool, StoreError> {
         let mut q = self.lock();
         if q.closed {
             return Err(StoreError::Closed);
         }
-        q.appends.push(job);
-        Ok(())
+        let to_disk = self.sync_full && job.event.needs_disk;
+        if to_disk {
+            q.disk_appends.push(job);
+        } else {
+            q.appends.push(job);
+        }
+        Ok(to_disk)
     }
 
-    /// Whether an appender should first let others queue theirs: appenders commit their own
-    /// batches (not only the writer thread) and the last commit was a moment ago, so more
-    /// webhooks are likely arriving. A lone webhook is committed without waiting.
+    /// Whether an appender should first let others queue theirs: the last commit was a moment
+    /// ago, so more webhooks are likely arriving. A lone webhook is committed without waiting.
     pub(super) fn worth_gathering(&self) -> bool {
         let last = self
             .last_commit_us
             .load(std::sync::atomic::Ordering::Relaxed);
-        self.inline && self.elapsed_us().saturating_sub(last) < BUSY_WINDOW_US
+        self.elapsed_us().saturating_sub(last) < BUSY_WINDOW_US
     }
 
     fn elapsed_us(&self) -> u64 {
         self.started.elapsed().as_micros() as u64
     }
 
-    /// Commits what is queued on the spot when the engine is free and appenders may commit;
-    /// otherwise hands it to the writer thread.
-    pub(super) fn commit_now(&self) {
-        if !self.inline || !self.commit_queued(1) {
+    /// Commits what is queued on the spot when the engine is free; appends that wait for the
+    /// disk (`to_disk`), and whatever the engine's holder may leave, go to the writer thread.
+    pub(super) fn commit_now(&self, to_disk: bool) {
+        if to_disk || !self.commit_queued(1, false) {
             self.want_thread();
         }
     }
@@ -182,27 +197,38 @@ impl Writer {
         self.wake.notify_one();
     }
 
-    /// Commits up to `max_batches` batches if the engine is free. False when work is left
-    /// that nobody else is sure to pick up (the caller then wakes the writer thread). When the
-    /// engine is busy, its holder looks at the queue after it lets go, so nothing is left.
-    fn commit_queued(&self, max_batches: usize) -> bool {
-        let mut engine = match self.engine.try_lock() {
-            Ok(e) => e,
-            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
-            Err(std::sync::TryLockError::WouldBlock) => return true,
+    /// Commits up to `max_batches` batches. False when work is left that nobody else is sure
+    /// to pick up (the caller then wakes the writer thread). An appender (`with_disk` false)
+    /// commits only if the engine is free: when it is busy, its holder looks at the queue
+    /// after it lets go. The writer thread (`with_disk`) waits for the engine, since an
+    /// appender holding it does not look at the thread's share of the queue.
+    fn commit_queued(&self, max_batches: usize, with_disk: bool) -> bool {
+        let mut engine = if with_disk {
+            self.engine.lock().unwrap_or_else(|p| p.into_inner())
+        } else {
+            match self.engine.try_lock() {
+                Ok(e) => e,
+                Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+                Err(std::sync::TryLockError::WouldBlock) => return true,
+            }
         };
         for _ in 0..max_batches {
             let (batch, cursors) = {
                 let mut q = self.lock();
-                if q.is_empty() {
+                if (with_disk && q.is_empty()) || (!with_disk && q.inline_is_empty()) {
                     break;
                 }
-                let appends = if q.appends.len() <= MAX_BATCH {
-                    std::mem::take(&mut q.appends)
+                let mut appends = take_batch(&mut q.appends, MAX_BATCH);
+                if with_disk {
+                    let room = MAX_BATCH.saturating_sub(appends.len());
+                    appends.extend(take_batch(&mut q.disk_appends, room));
+                }
+                let cursors = if with_disk {
+                    std::mem::take(&mut q.cursors)
                 } else {
-                    q.appends.drain(..MAX_BATCH).collect()
+                    Cursors::default()
                 };
-                (appends, std::mem::take(&mut q.cursors))
+                (appends, cursors)
             };
             engine.commit_and_publish(batch, cursors);
         }
@@ -210,7 +236,12 @@ impl Writer {
             .store(self.elapsed_us(), std::sync::atomic::Ordering::Relaxed);
         drop(engine);
         // Whatever was queued while this caller held the engine is still there.
-        self.lock().is_empty()
+        let q = self.lock();
+        if with_disk {
+            q.is_empty()
+        } else {
+            q.inline_is_empty()
+        }
     }
 
     /// The writer thread: commits whenever asked, until closed and drained.
@@ -226,10 +257,19 @@ impl Writer {
                 }
                 q.thread_wanted = false;
             }
-            if !self.commit_queued(usize::MAX) {
+            if !self.commit_queued(usize::MAX, true) {
                 self.lock().thread_wanted = true;
             }
         }
+    }
+}
+
+/// Up to `max` jobs from the front of `jobs`.
+fn take_batch(jobs: &mut Vec<AppendJob>, max: usize) -> Vec<AppendJob> {
+    if jobs.len() <= max {
+        std::mem::take(jobs)
+    } else {
+        jobs.drain(..max).collect()
     }
 }
 
@@ -264,6 +304,9 @@ impl Engine {
             }
             Err(e)
         };
+        // Only the writer thread commits appends that need the disk, so this fsync never
+        // blocks a runtime thread.
+        let durable = self.durable && jobs.iter().any(|j| j.event.needs_disk);
         let source_id = match self.state.source_ids.get(source) {
             Some(id) => *id,
             None => match source_id(&self.conn, source) {
@@ -296,7 +339,7 @@ impl Engine {
         }
         let refs: Vec<(&StoredEvent, Option<&str>)> =
             events.iter().map(|(e, k)| (e, k.as_deref())).collect();
-        let parts = match self.log.append(source_id, &refs, self.durable) {
+        let parts = match self.log.append(source_id, &refs, durable) {
             Ok(parts) => parts,
             Err(e) => {
                 self.state.dedup.undo(&added);
