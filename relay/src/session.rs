@@ -192,8 +192,38 @@ async fn serve(
     let head = *head_rx.borrow_and_update();
 
     let known = store.cursor(&hello.agent_id, source).map_err(store_err)?;
+    let oldest = store.oldest_seq(source).map_err(store_err)?;
+    let mut notices_first = Vec::new();
     let mut next = match (hello.last_acked_seq, known) {
-        (Some(n), _) => n + 1,
+        // The agent's own record is the newest (the relay writes cursors every 250 ms), as long
+        // as this log has come that far.
+        (Some(n), Some(_)) if n <= head => n + 1,
+        // The agent acknowledged events past this log's end: the relay lost its newest events
+        // (a power cut under --sync normal, a restored backup). Its own record of the agent
+        // is all that holds for this log.
+        (Some(n), Some(c)) => {
+            let from = c.min(head) + 1;
+            notices_first.push(format!(
+                "this relay's log ends at sequence {head} but this agent had acknowledged up to \
+                 {n}; the relay lost recent data, so delivery resumes from its own record, {from}"
+            ));
+            from
+        }
+        // This relay never saw this agent, so its acknowledged sequence belongs to another
+        // log (the relay was reset or replaced at the same address): skipping up to it would
+        // lose what this log holds, so the agent gets everything retained.
+        (Some(n), None) => {
+            let from = oldest;
+            notices_first.push(format!(
+                "this relay has no record of this agent (its last acknowledged sequence, {n}, \
+                 belongs to another relay's log); delivering this relay's retained events from \
+                 sequence {from}"
+            ));
+            store
+                .set_cursor(&hello.agent_id, source, from - 1)
+                .map_err(store_err)?;
+            from
+        }
         (None, Some(c)) => c + 1,
         (None, None) => {
             let start = match hello.since.unwrap_or(Since::Now) {
@@ -211,7 +241,10 @@ async fn serve(
             start
         }
     };
-    let oldest = store.oldest_seq(source).map_err(store_err)?;
+    for message in notices_first {
+        tracing::warn!(%message, "agent cursor does not match this relay's log");
+        send(sink, &RelayMessage::Notice { message }).await?;
+    }
     if next < oldest {
         let lost = oldest - next;
         send(
