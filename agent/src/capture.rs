@@ -355,13 +355,27 @@ impl CaptureStore {
     /// Deletes all but the newest `keep` captures; returns how many it deleted.
     pub fn prune(&self, keep: usize) -> anyhow::Result<usize> {
         let keep = i64::try_from(keep).unwrap_or(i64::MAX);
-        let conn = self.lock();
-        conn.prepare_cached(
-            "DELETE FROM captures WHERE row_id <= \
-             (SELECT row_id FROM captures ORDER BY row_id DESC LIMIT 1 OFFSET ?1)",
-        )
-        .and_then(|mut s| s.execute(params![keep]))
-        .context("pruning old captures")
+        let mut conn = self.lock();
+        let mut run = || -> rusqlite::Result<usize> {
+            let tx = conn.transaction()?;
+            let last: Option<i64> = tx
+                .prepare_cached(
+                    "SELECT row_id FROM captures ORDER BY row_id DESC LIMIT 1 OFFSET ?1",
+                )?
+                .query_row(params![keep], |r| r.get(0))
+                .optional()?;
+            let Some(last) = last else {
+                return Ok(0);
+            };
+            tx.prepare_cached("DELETE FROM large_bodies WHERE capture <= ?1")?
+                .execute(params![last])?;
+            let n = tx
+                .prepare_cached("DELETE FROM captures WHERE row_id <= ?1")?
+                .execute(params![last])?;
+            tx.commit()?;
+            Ok(n)
+        };
+        run().context("pruning old captures")
     }
 
     /// The last sequence acked to `relay` on `source`.
@@ -396,9 +410,7 @@ impl CaptureStore {
 }
 
 fn upsert(conn: &Connection, c: &Capture) -> anyhow::Result<()> {
-    let values = row::upsert_params(c)?;
-    conn.prepare_cached(row::UPSERT)?
-        .execute(params_from_iter(values))?;
+    row::store(conn, c, row::upsert_params(c)?)?;
     Ok(())
 }
 

@@ -77,9 +77,7 @@ impl CaptureStore {
                     row::upsert_params_with(c, Some(*delivered), Some(*answered), Some(outcome))?
                 }
             };
-            tx.prepare_cached(row::UPSERT)
-                .and_then(|mut s| s.execute(params_from_iter(values)))
-                .with_context(|| format!("storing capture {}", c.id))?;
+            row::store(&tx, c, values).with_context(|| format!("storing capture {}", c.id))?;
         }
         for (id, delivered_at_ms, answered_at_ms, outcome) in outcomes {
             let values = row::outcome_params(id, delivered_at_ms, answered_at_ms, outcome)?;

@@ -2,15 +2,24 @@
 
 use crate::model::{Capture, CaptureKind};
 use anyhow::{anyhow, Context};
+use rusqlite::blob::ZeroBlob;
 use rusqlite::types::{ToSqlOutput, Value, ValueRef};
-use rusqlite::Row;
+use rusqlite::{params, params_from_iter, Connection, Row, MAIN_DB};
 use shared::exchange::Headers;
 use shared::{DeliveryError, DeliveryOutcome, EventId, HttpRequest, HttpResponse};
 
 /// The columns [`from_row`] reads, in order.
 pub(super) const COLUMNS: &str = "id, seq, source, kind, received_at_ms, delivered_at_ms, \
-    answered_at_ms, method, path, query, request_headers, request_body, target_url, status, \
-    response_headers, response_body, error, duration_us, duplicate, replay_of";
+    answered_at_ms, method, path, query, request_headers, \
+    coalesce((SELECT body FROM large_bodies WHERE capture = captures.row_id), request_body), \
+    target_url, status, response_headers, response_body, error, duration_us, duplicate, replay_of";
+
+/// Request bodies from this size on are kept in `large_bodies`, written into place with
+/// SQLite's incremental blob I/O. Bound as a parameter, a body is copied by SQLite and copied
+/// again into the row's record (three bodies in memory with the caller's); and an outcome
+/// recorded later rewrites the whole row, body included. Small bodies stay in the row: one
+/// statement is cheaper than three.
+pub(super) const LARGE_BODY: usize = 64 * 1024;
 
 /// Inserts a capture, or overwrites every column of the one with the same id while keeping its
 /// place in the history.
@@ -44,6 +53,44 @@ fn owned<'a>(v: Value) -> Param<'a> {
 fn blob(bytes: &[u8]) -> Param<'_> {
     ToSqlOutput::Borrowed(ValueRef::Blob(bytes))
 }
+
+/// Inserts or replaces `c` with [`UPSERT`] and `values` (its parameters), putting a large
+/// request body in `large_bodies`.
+pub(super) fn store(
+    conn: &Connection,
+    c: &Capture,
+    mut values: [Param<'_>; 20],
+) -> rusqlite::Result<()> {
+    let body = c.request.body.as_bytes();
+    if body.len() < LARGE_BODY {
+        let last = conn.last_insert_rowid();
+        conn.prepare_cached(UPSERT)?
+            .execute(params_from_iter(values))?;
+        // An insert gets a new row_id (AUTOINCREMENT never reuses one); an unchanged one
+        // means the capture replaced an existing one, whose large body must not outlive it.
+        if conn.last_insert_rowid() == last {
+            conn.prepare_cached(
+                "DELETE FROM large_bodies WHERE capture = (SELECT row_id FROM captures WHERE id = ?1)",
+            )?
+            .execute(params![c.id.to_string()])?;
+        }
+        return Ok(());
+    }
+    let len = i32::try_from(body.len()).map_err(|_| rusqlite::Error::BlobSizeError)?;
+    values[REQUEST_BODY] = blob(&[]);
+    conn.prepare_cached(UPSERT)?
+        .execute(params_from_iter(values))?;
+    let row_id: i64 = conn
+        .prepare_cached("SELECT row_id FROM captures WHERE id = ?1")?
+        .query_row(params![c.id.to_string()], |r| r.get(0))?;
+    conn.prepare_cached("INSERT OR REPLACE INTO large_bodies (capture, body) VALUES (?1, ?2)")?
+        .execute(params![row_id, ZeroBlob(len)])?;
+    conn.blob_open(MAIN_DB, c"large_bodies", c"body", row_id, false)?
+        .write_at(body, 0)
+}
+
+/// Where the request body is in [`UPSERT`]'s parameters.
+const REQUEST_BODY: usize = 11;
 
 /// The parameters of [`UPSERT`], in order.
 pub(super) fn upsert_params(c: &Capture) -> anyhow::Result<[Param<'_>; 20]> {

@@ -5,7 +5,7 @@ use rusqlite::Connection;
 use std::time::Duration;
 
 /// The schema version this build writes; older files are migrated up to it on open.
-pub(super) const SCHEMA_VERSION: i64 = 1;
+pub(super) const SCHEMA_VERSION: i64 = 2;
 
 /// Each entry upgrades the schema from version `index` to `index + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -43,6 +43,13 @@ const MIGRATIONS: &[&str] = &[
     CREATE TABLE meta (
         key TEXT PRIMARY KEY,
         value TEXT NOT NULL
+    );",
+    // 1 -> 2: large request bodies in their own table (see `row::LARGE_BODY`), keyed by their
+    // capture's row_id. No triggers keep them in step: an update trigger on `captures` would
+    // make every insert keep a statement journal. Writes and pruning do it themselves.
+    "CREATE TABLE large_bodies (
+        capture INTEGER PRIMARY KEY,
+        body BLOB NOT NULL
     );",
 ];
 
