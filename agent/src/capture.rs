@@ -99,8 +99,8 @@ impl CaptureStore {
 
     /// Inserts or replaces a capture by id. A replaced capture keeps its place in the history.
     pub fn insert(&self, c: &Capture) -> anyhow::Result<()> {
-        let conn = self.lock();
-        upsert(&conn, c).with_context(|| format!("storing capture {}", c.id))
+        // One transaction: a large body is written by statements of its own.
+        self.insert_many(std::slice::from_ref(c))
     }
 
     /// Inserts or replaces many captures in one transaction (e.g. an import), in order.
