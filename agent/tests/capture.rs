@@ -8,15 +8,9 @@ use capture_fixtures as fx;
 use shared::{DeliveryError, DeliveryOutcome, EventId, HttpResponse};
 use std::time::{Duration, Instant};
 
-fn temp_store() -> (tempfile::TempDir, CaptureStore) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = CaptureStore::open(&dir.path().join("captures.sqlite3")).expect("open store");
-    (dir, store)
-}
-
 #[test]
 fn every_awkward_capture_round_trips() {
-    let (_dir, store) = temp_store();
+    let (_dir, store) = fx::temp_store();
     for c in fx::all() {
         store.insert(&c).expect("insert");
     }
@@ -322,7 +316,7 @@ fn newer_schema_is_refused() {
 fn clones_share_one_store_across_threads() {
     fn assert_send_sync<T: Send + Sync + Clone>() {}
     assert_send_sync::<CaptureStore>();
-    let (_dir, store) = temp_store();
+    let (_dir, store) = fx::temp_store();
     let handles: Vec<_> = (0..4)
         .map(|t| {
             let store = store.clone();
@@ -355,7 +349,7 @@ fn fill(store: &CaptureStore, n: u64) -> Duration {
 
 #[test]
 fn many_inserts_keep_recent_fast() {
-    let (_dir, store) = temp_store();
+    let (_dir, store) = fx::temp_store();
     let took = fill(&store, 10_000);
     assert_eq!(store.count().expect("count"), 10_000);
     let started = Instant::now();
@@ -375,7 +369,7 @@ fn many_inserts_keep_recent_fast() {
 #[test]
 #[ignore]
 fn hundred_thousand_inserts_of_3kb() {
-    let (_dir, store) = temp_store();
+    let (_dir, store) = fx::temp_store();
     let took = fill(&store, 100_000);
     let started = Instant::now();
     let recent = store.recent(200).expect("recent");

@@ -24,12 +24,6 @@ fn with_body(mut c: Capture, id: &str, body: Blob) -> Capture {
     c
 }
 
-fn temp_store() -> (tempfile::TempDir, CaptureStore) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = CaptureStore::open(&dir.path().join("captures.sqlite3")).expect("open store");
-    (dir, store)
-}
-
 /// (request bodies kept in the captures rows' own column, rows of `large_bodies`).
 fn layout(path: &Path) -> (Vec<usize>, usize) {
     let raw = rusqlite::Connection::open(path).expect("open raw");
@@ -48,7 +42,7 @@ fn layout(path: &Path) -> (Vec<usize>, usize) {
 
 #[test]
 fn large_bodies_round_trip_through_every_write_path() {
-    let (dir, store) = temp_store();
+    let (dir, store) = fx::temp_store();
     let path = dir.path().join("captures.sqlite3");
     let single = with_body(
         fx::delivered(),
@@ -112,7 +106,7 @@ fn large_bodies_round_trip_through_every_write_path() {
 
 #[test]
 fn replacing_a_large_body_drops_the_old_one() {
-    let (dir, store) = temp_store();
+    let (dir, store) = fx::temp_store();
     let path = dir.path().join("captures.sqlite3");
     let id = "1b000000-0000-4000-8000-000000000001";
     store
@@ -139,7 +133,7 @@ fn replacing_a_large_body_drops_the_old_one() {
 
 #[test]
 fn pruning_deletes_large_bodies_with_their_captures() {
-    let (dir, store) = temp_store();
+    let (dir, store) = fx::temp_store();
     let path = dir.path().join("captures.sqlite3");
     let ids: Vec<String> = (1..=4)
         .map(|i| format!("1c000000-0000-4000-8000-00000000000{i}"))

@@ -5,6 +5,14 @@
 use agent::model::{Capture, CaptureKind};
 use shared::{Blob, DeliveryError, DeliveryOutcome, EventId, Header, HttpRequest, HttpResponse};
 
+/// A file-backed store in a fresh temporary directory (`captures.sqlite3` in it).
+pub fn temp_store() -> (tempfile::TempDir, agent::capture::CaptureStore) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = agent::capture::CaptureStore::open(&dir.path().join("captures.sqlite3"))
+        .expect("open store");
+    (dir, store)
+}
+
 /// An id with a chosen prefix, so tests can make prefixes collide.
 pub fn id(text: &str) -> EventId {
     text.parse().expect("test ids are valid uuids")
