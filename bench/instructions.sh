@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# Instructions the relay executes per proxied webhook, counted by valgrind's callgrind: unlike
+# time or CPU figures, the count does not move with what else the machine is doing, so two
+# builds compare on a shared VM in one run each (bench/RESULTS.md, round 5).
+#
+# Usage: bench/instructions.sh [BIN_DIR] [keep-alive|new-conn] [BODY_FILE]
+#   BIN_DIR    holds the release `relay` and `agent` (default: target/release)
+#   BODY_FILE  the webhook body (default: ../shared/okta's event hook sample)
+#
+# It runs the relay under callgrind twice, with 200 and with 1,200 sequential webhooks from one
+# sender, through a real agent (proxy mode) to a small local service, and prints
+# (instructions of the second run - the first) / 1,000: the start-up and shutdown costs cancel.
+# Needs valgrind (Debian: `apt-get install valgrind`), python3 and curl; loopback only; each run
+# takes about a minute.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+bin=${1:-$here/../target/release}
+mode=${2:-keep-alive}
+body=${3:-$here/../../shared/okta/event-hook.user.session.start.json}
+case $mode in keep-alive | new-conn) ;; *)
+    echo "mode must be keep-alive or new-conn" >&2
+    exit 2
+    ;;
+esac
+for tool in valgrind python3 curl; do
+    command -v $tool >/dev/null || {
+        echo "$tool is needed" >&2
+        exit 2
+    }
+done
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# The local service: answers every request 200 "ok" on keep-alive connections.
+cat >"$work/service.py" <<'EOF'
+import http.server, sys
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        self.send_response(200)
+        self.send_header("content-length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+    def log_message(self, *args):
+        pass
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+EOF
+
+# The sender: N webhooks one after another, each with a fresh eventId so none is a redelivery.
+cat >"$work/send.py" <<'EOF'
+import http.client, json, sys, uuid
+port, count, keep_alive, path = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "keep-alive", sys.argv[4]
+template = open(path, "rb").read()
+try:
+    old = json.loads(template)["eventId"].encode()
+except Exception:
+    old = None
+conn, ok = None, 0
+for _ in range(count):
+    if conn is None or not keep_alive:
+        if conn:
+            conn.close()
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    body = template.replace(old, str(uuid.uuid4()).encode()[: len(old)]) if old else template
+    conn.request("POST", "/h/okta", body=body, headers={"content-type": "application/json"})
+    response = conn.getresponse()
+    response.read()
+    ok += response.status == 200
+if ok != count:
+    sys.exit(f"only {ok} of {count} webhooks were answered 200")
+EOF
+
+service_port=$(free_port)
+python3 "$work/service.py" "$service_port" &
+pids+=($!)
+
+# One relay under callgrind with its agent; prints the relay's instruction total after `count`
+# webhooks.
+measure() {
+    local count=$1 dir=$work/run-$1
+    mkdir -p "$dir"
+    local token relay_port
+    token=$("$bin/relay" token create --source okta --data "$dir/relay")
+    relay_port=$(free_port)
+    valgrind --tool=callgrind --callgrind-out-file="$dir/callgrind.out" -q \
+        "$bin/relay" serve --listen "127.0.0.1:$relay_port" --data "$dir/relay" \
+        --rate-limit 0 --max-queued-events 0 2>"$dir/relay.log" &
+    local relay=$!
+    for _ in $(seq 300); do
+        curl -fs -o /dev/null "http://127.0.0.1:$relay_port/healthz" && break
+        sleep 0.1
+    done
+    "$bin/agent" --data "$dir/agent" listen "$service_port" --relay "http://127.0.0.1:$relay_port" \
+        --token "$token" --mode proxy --output quiet 2>"$dir/agent.log" &
+    local agent=$!
+    # Ready when a webhook comes back 200 through the agent.
+    for _ in $(seq 300); do
+        [ "$(curl -s -o /dev/null -w '%{http_code}' -X POST -d '{}' "http://127.0.0.1:$relay_port/h/okta")" = 200 ] && break
+        sleep 0.1
+    done
+    python3 "$work/send.py" "$relay_port" "$count" "$mode" "$body"
+    kill -TERM "$agent" "$relay"
+    wait "$agent" "$relay" 2>/dev/null || true
+    awk '/^(summary|totals):/ { print $2; exit }' "$dir/callgrind.out"
+}
+
+few=$(measure 200)
+many=$(measure 1200)
+echo "relay instructions per webhook ($mode, $(wc -c <"$body") byte body): $(((many - few) / 1000))"
