@@ -1,28 +1,40 @@
 #!/usr/bin/env bash
-# Instructions the relay executes per proxied webhook, counted by valgrind's callgrind: unlike
-# time or CPU figures, the count does not move with what else the machine is doing, so two
-# builds compare on a shared VM in one run each (bench/RESULTS.md, round 5).
+# Instructions the relay (or the agent) executes per proxied webhook, counted by valgrind's
+# callgrind: unlike time or CPU figures, the count does not move with what else the machine is
+# doing, so two builds compare on a shared VM in one run each (bench/RESULTS.md, round 5).
 #
-# Usage: bench/instructions.sh [BIN_DIR] [keep-alive|new-conn] [BODY_FILE]
-#   BIN_DIR    holds the release `relay` and `agent` (default: target/release)
-#   BODY_FILE  the webhook body (default: ../shared/okta's event hook sample)
+# Usage: bench/instructions.sh [BIN_DIR] [keep-alive|new-conn] [BODY_FILE] [relay|agent]
+#   BIN_DIR      holds the release `relay` and `agent` (default: target/release)
+#   BODY_FILE    the webhook body (default: ../shared/okta's event hook sample)
+#   relay|agent  which process is counted (default: relay)
 #
-# It runs the relay under callgrind twice, with 200 and with 1,200 sequential webhooks from one
-# sender, through a real agent (proxy mode) to a small local service, and prints
+# It runs that process under callgrind twice, with 200 and with 1,200 sequential webhooks from
+# one sender, through a real agent (proxy mode) to a small local service, and prints
 # (instructions of the second run - the first) / 1,000: the start-up and shutdown costs cancel.
-# Needs valgrind (Debian: `apt-get install valgrind`), python3 and curl; loopback only; each run
+# Needs valgrind (Debian: `apt-get install valgrind`), python3 and curl; loopback only; each call
 # takes about a minute.
 set -euo pipefail
+shopt -s inherit_errexit # a failed step inside $(measure …) stops the script too
 
 here=$(cd "$(dirname "$0")" && pwd)
 bin=${1:-$here/../target/release}
 mode=${2:-keep-alive}
 body=${3:-$here/../../shared/okta/event-hook.user.session.start.json}
+counted=${4:-relay}
+case $counted in relay | agent) ;; *)
+    echo "the counted process must be relay or agent" >&2
+    exit 2
+    ;;
+esac
 case $mode in keep-alive | new-conn) ;; *)
     echo "mode must be keep-alive or new-conn" >&2
     exit 2
     ;;
 esac
+[ -r "$body" ] || {
+    echo "cannot read the body file $body" >&2
+    exit 2
+}
 for tool in valgrind python3 curl; do
     command -v $tool >/dev/null || {
         echo "$tool is needed" >&2
@@ -86,7 +98,7 @@ service_port=$(free_port)
 python3 "$work/service.py" "$service_port" &
 pids+=($!)
 
-# One relay under callgrind with its agent; prints the relay's instruction total after `count`
+# A relay and its agent, one of them under callgrind; prints its instruction total after `count`
 # webhooks.
 measure() {
     local count=$1 dir=$work/run-$1
@@ -94,28 +106,47 @@ measure() {
     local token relay_port
     token=$("$bin/relay" token create --source okta --data "$dir/relay")
     relay_port=$(free_port)
-    valgrind --tool=callgrind --callgrind-out-file="$dir/callgrind.out" -q \
-        "$bin/relay" serve --listen "127.0.0.1:$relay_port" --data "$dir/relay" \
-        --rate-limit 0 --max-queued-events 0 2>"$dir/relay.log" &
-    local relay=$!
+    local relay_wrap=() agent_wrap=()
+    local callgrind=(valgrind --tool=callgrind --callgrind-out-file="$dir/callgrind.out" -q)
+    if [ "$counted" = relay ]; then relay_wrap=("${callgrind[@]}"); else agent_wrap=("${callgrind[@]}"); fi
+    "${relay_wrap[@]}" "$bin/relay" serve --listen "127.0.0.1:$relay_port" --data "$dir/relay" \
+        --rate-limit 0 --max-queued-events 0 >"$dir/relay.log" 2>&1 &
+    # This runs in a subshell ($(measure …)), so these are its own: if a step fails, the trap
+    # stops both processes before the subshell exits.
+    relay_pid=$! agent_pid=
+    trap 'kill $relay_pid $agent_pid 2>/dev/null || true' EXIT
     for _ in $(seq 300); do
         curl -fs -o /dev/null "http://127.0.0.1:$relay_port/healthz" && break
         sleep 0.1
     done
-    "$bin/agent" --data "$dir/agent" listen "$service_port" --relay "http://127.0.0.1:$relay_port" \
-        --token "$token" --mode proxy --output quiet 2>"$dir/agent.log" &
-    local agent=$!
-    # Ready when a webhook comes back 200 through the agent.
-    for _ in $(seq 300); do
-        [ "$(curl -s -o /dev/null -w '%{http_code}' -X POST -d '{}' "http://127.0.0.1:$relay_port/h/okta")" = 200 ] && break
+    "${agent_wrap[@]}" "$bin/agent" --data "$dir/agent" listen "$service_port" --relay "http://127.0.0.1:$relay_port" \
+        --token "$token" --mode proxy --output quiet >"$dir/agent.log" 2>&1 &
+    agent_pid=$!
+    # Ready when the agent is connected (its hello puts the source in proxy mode).
+    local metrics connected=
+    for _ in $(seq 600); do
+        metrics=$(curl -fs "http://127.0.0.1:$relay_port/metrics" || true)
+        if grep -q '^hookrelay_agents_connected{source="okta"} 1' <<<"$metrics"; then
+            connected=1
+            break
+        fi
         sleep 0.1
     done
-    python3 "$work/send.py" "$relay_port" "$count" "$mode" "$body"
-    kill -TERM "$agent" "$relay"
-    wait "$agent" "$relay" 2>/dev/null || true
+    if [ -z "$connected" ]; then
+        echo "the agent did not connect within 60 s: $(tail -3 "$dir/agent.log")" >&2
+        exit 1
+    fi
+    python3 "$work/send.py" "$relay_port" "$count" "$mode" "$body" >&2
+    kill -TERM "$agent_pid" "$relay_pid"
+    wait "$agent_pid" "$relay_pid" 2>/dev/null || true
+    trap - EXIT
     awk '/^(summary|totals):/ { print $2; exit }' "$dir/callgrind.out"
 }
 
 few=$(measure 200)
 many=$(measure 1200)
-echo "relay instructions per webhook ($mode, $(wc -c <"$body") byte body): $(((many - few) / 1000))"
+if [ -z "$few" ] || [ -z "$many" ] || [ "$many" -le "$few" ]; then
+    echo "no instruction counts (callgrind output missing?): $few, $many" >&2
+    exit 1
+fi
+echo "$counted instructions per webhook ($mode, $(wc -c <"$body") byte body): $(((many - few) / 1000))"
