@@ -115,10 +115,18 @@ measure() {
     # stops both processes before the subshell exits.
     relay_pid=$! agent_pid=
     trap 'kill $relay_pid $agent_pid 2>/dev/null || true' EXIT
+    local up=
     for _ in $(seq 300); do
-        curl -fs -o /dev/null "http://127.0.0.1:$relay_port/healthz" && break
+        if curl -fs -o /dev/null "http://127.0.0.1:$relay_port/healthz"; then
+            up=1
+            break
+        fi
         sleep 0.1
     done
+    if [ -z "$up" ]; then
+        echo "the relay did not answer within 30 s: $(tail -3 "$dir/relay.log")" >&2
+        exit 1
+    fi
     "${agent_wrap[@]}" "$bin/agent" --data "$dir/agent" listen "$service_port" --relay "http://127.0.0.1:$relay_port" \
         --token "$token" --mode proxy --output quiet >"$dir/agent.log" 2>&1 &
     agent_pid=$!
