@@ -6,9 +6,9 @@ use crate::model::now_ms;
 use anyhow::Context;
 use futures_util::{SinkExt, StreamExt};
 use rand::Rng;
-use shared::frame::{self, Frame};
+use shared::frame;
 use shared::protocol::close;
-use shared::{AgentMessage, Hello, RelayMessage};
+use shared::{AgentMessage, Event, Hello, RelayMessage};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -52,7 +52,7 @@ impl Default for LinkOptions {
 /// A relay frame for the delivery worker.
 pub enum Inbound {
     /// An event to deliver.
-    Event(RelayMessage),
+    Event(Event),
     /// The relay answered a verification challenge.
     Verification {
         /// When.
@@ -153,22 +153,10 @@ async fn feed<S>(sink: &mut S, msg: &AgentMessage) -> Result<(), S::Error>
 where
     S: futures_util::Sink<Message> + Unpin,
 {
-    match frame::encode_agent(msg) {
-        Frame::Binary(bytes) => {
-            for m in relay::ws::binary_messages(bytes.into()) {
-                sink.feed(m).await?;
-            }
-            Ok(())
-        }
-        text => sink.feed(to_message(text)).await,
+    for m in crate::wire::messages(frame::encode_agent(msg)) {
+        sink.feed(m).await?;
     }
-}
-
-fn to_message(frame: Frame) -> Message {
-    match frame {
-        Frame::Text(t) => Message::Text(t.into()),
-        Frame::Binary(b) => Message::Binary(b.into()),
-    }
+    Ok(())
 }
 
 /// `http://h/` → `ws://h/agent/connect`.
@@ -206,9 +194,10 @@ async fn connect_once(
         _ = shutdown.cancelled() => return Ok(LinkEnd::Shutdown),
     };
     let (mut sink, mut stream) = ws.split();
-    sink.send(to_message(frame::encode_agent(&AgentMessage::Hello(hello))))
+    feed(&mut sink, &AgentMessage::Hello(hello))
         .await
         .context("sending hello")?;
+    sink.flush().await.context("sending hello")?;
 
     let mut healthy = false;
     let mut last_seen = Instant::now();
@@ -243,14 +232,14 @@ async fn connect_once(
                     }
                 };
                 match msg {
-                    RelayMessage::Welcome { backlog, head_seq, public_url, .. } => {
+                    RelayMessage::Welcome { backlog, head_seq, public_url, mode, .. } => {
                         healthy = true;
                         tracing::info!(%public_url, backlog, "connected to relay");
                         let _ = events.send(AgentEvent::State(ConnState::Connected { since_ms: now_ms() })).await;
-                        let _ = events.send(AgentEvent::Welcome { backlog, head_seq }).await;
+                        let _ = events.send(AgentEvent::Welcome { backlog, head_seq, public_url, mode }).await;
                     }
-                    RelayMessage::Event { .. } => {
-                        if inbound.send(Inbound::Event(msg)).await.is_err() {
+                    RelayMessage::Event(event) => {
+                        if inbound.send(Inbound::Event(event)).await.is_err() {
                             return Ok(LinkEnd::Shutdown);
                         }
                     }

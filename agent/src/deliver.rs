@@ -88,16 +88,8 @@ impl Deliverer {
         };
         let duration_us = start.elapsed().as_micros() as u64;
         match result {
-            Ok(response) => DeliveryOutcome {
-                response: Some(response),
-                error: None,
-                duration_us,
-            },
-            Err(error) => DeliveryOutcome {
-                response: None,
-                error: Some(error),
-                duration_us,
-            },
+            Ok(response) => DeliveryOutcome::answered(response, duration_us),
+            Err(error) => DeliveryOutcome::failed(error, duration_us),
         }
     }
 

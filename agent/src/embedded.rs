@@ -24,10 +24,11 @@ pub struct Embedded {
 }
 
 /// Starts a relay on 127.0.0.1 (port `first_port` or the next free one; 0 for any) with a
-/// temporary store and an in-memory token for `source`.
+/// temporary store, `source` with `settings`, and an in-memory token for it.
 pub async fn start(
     first_port: u16,
     source: &str,
+    settings: &relay::store::SourceSettings,
     config: relay::Config,
     shutdown: CancellationToken,
 ) -> anyhow::Result<Embedded> {
@@ -37,6 +38,7 @@ pub async fn start(
         .tempdir()
         .context("creating a temporary directory for the embedded relay")?;
     let store = SqliteStore::open_dir(dir.path())?;
+    relay::store::Store::set_settings(&store, source, settings)?;
     let handle = relay::spawn(listener, Arc::new(store), config, shutdown)?;
     let token = handle.state.add_memory_token(source)?;
     Ok(Embedded {

@@ -32,16 +32,12 @@ pub enum ConnState {
 /// Reported by the listening agent, in order, over a channel.
 #[derive(Clone, Debug, PartialEq)]
 pub enum AgentEvent {
-    /// Sent once before connecting: where webhooks go in and where they come out.
+    /// Sent once before connecting: where events come out.
     Started {
-        /// The URL senders post to.
-        public_url: String,
         /// The local target URL (path included).
         target: String,
         /// The source.
         source: String,
-        /// The mode.
-        mode: Mode,
     },
     /// The link to the relay changed.
     State(ConnState),
@@ -51,6 +47,10 @@ pub enum AgentEvent {
         backlog: u64,
         /// The newest sequence in the source's log.
         head_seq: u64,
+        /// The URL senders post to, as the relay announces it (its `--public-url`).
+        public_url: String,
+        /// The source's mode on the relay.
+        mode: Mode,
     },
     /// A request is about to be delivered (or a verification was answered): a new row.
     Captured(Box<Capture>),

@@ -20,3 +20,4 @@ pub mod replay;
 pub mod target;
 pub mod tls;
 pub mod tui;
+pub mod wire;

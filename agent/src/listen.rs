@@ -1,6 +1,7 @@
 //! `agent listen`: keep the relay link up and deliver every event to the local service, once,
-//! recording each exchange. Up to `concurrency` deliveries run at once (1: one at a time, in
-//! sequence order); the cursor only moves over events that are all done.
+//! recording each exchange. Acknowledged events are delivered in sequence order, `concurrency`
+//! at a time (1 by default); proxied events — a sender waits for each answer — are delivered at
+//! once beside them. The cursor only moves over events that are all done.
 
 use crate::capture::{CaptureStore, Record};
 use crate::connection::{run_link, Inbound, LinkOptions};
@@ -12,8 +13,8 @@ use crate::target::Target;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use shared::inflight::InFlight;
 use shared::{
-    AgentMessage, Blob, DeliveryError, DeliveryOutcome, EventId, Header, Hello, HttpRequest,
-    HttpResponse, Mode, RelayMessage, Since, PROTOCOL_VERSION,
+    AgentMessage, Blob, DeliveryError, DeliveryOutcome, Event, EventId, Header, Hello, HttpRequest,
+    HttpResponse, Secret, Since, PROTOCOL_VERSION,
 };
 use std::collections::{HashSet, VecDeque};
 use tokio::sync::mpsc;
@@ -25,18 +26,10 @@ const SEEN_CAPACITY: usize = 100_000;
 /// A delivery still running after this long is shown (and stored) as pending.
 const PENDING_AFTER: std::time::Duration = std::time::Duration::from_millis(50);
 
-/// Deliveries in flight at once in proxy mode by default: each waiting sender gets its answer
-/// as soon as the local service gives it. Ack mode delivers one at a time by default, in the
-/// order the relay received the events.
+/// Proxied deliveries in flight at once (at least; `--concurrency` may raise it): each waiting
+/// sender gets its answer as soon as the local service gives it. Acknowledged events go one at
+/// a time by default, in the order the relay received them.
 pub const DEFAULT_PROXY_CONCURRENCY: usize = 16;
-
-/// Deliveries in flight at once when `--concurrency` is not given.
-pub fn default_concurrency(mode: Mode) -> usize {
-    match mode {
-        Mode::Ack => 1,
-        Mode::Proxy => DEFAULT_PROXY_CONCURRENCY,
-    }
-}
 
 /// Everything `listen` needs.
 #[derive(Clone, Debug)]
@@ -44,26 +37,22 @@ pub struct ListenOptions {
     /// The link to the relay.
     pub link: LinkOptions,
     /// Agent token.
-    pub token: String,
+    pub token: Secret,
     /// Source to listen on.
     pub source: String,
-    /// How the relay answers senders.
-    pub mode: Mode,
     /// Where events go.
     pub target: Target,
     /// Delivery behaviour.
     pub deliver: DeliverOptions,
     /// In-flight window.
     pub window: u32,
-    /// Deliveries to the local service at once; 1 delivers one at a time in sequence order.
-    /// `None`: [`default_concurrency`] of the mode.
+    /// Acknowledged events delivered at once; 1 (the default, `None`) delivers them one at a
+    /// time in sequence order.
     pub concurrency: Option<usize>,
     /// Where a new agent starts.
     pub since: Option<Since>,
     /// Skip delivering Okta redeliveries.
     pub drop_duplicates: bool,
-    /// Proxy-mode deadline to ask the relay for.
-    pub proxy_deadline_ms: Option<u64>,
     /// Key under which the last acked sequence is remembered (relay identity).
     pub cursor_key: String,
 }
@@ -78,14 +67,8 @@ pub async fn listen(
     let agent_id = store.agent_id()?;
     let _ = events
         .send(AgentEvent::Started {
-            public_url: format!(
-                "{}/h/{}",
-                opts.link.relay_url.trim_end_matches('/'),
-                opts.source
-            ),
             target: opts.target.url(),
             source: opts.source.clone(),
-            mode: opts.mode,
         })
         .await;
     let window = opts.window.max(1);
@@ -105,7 +88,6 @@ pub async fn listen(
         version: PROTOCOL_VERSION,
         token: opts.token.clone(),
         source: opts.source.clone(),
-        mode: opts.mode,
         agent_id: agent_id.clone(),
         last_acked_seq: hello_store
             .cursor(&opts.cursor_key, &opts.source)
@@ -115,7 +97,6 @@ pub async fn listen(
             }),
         since: opts.since,
         window,
-        proxy_deadline_ms: opts.proxy_deadline_ms,
     };
     let result = run_link(
         opts.link.clone(),
@@ -194,13 +175,21 @@ impl Seen {
     }
 }
 
-/// One event from the relay.
-struct Incoming {
-    seq: u64,
-    id: EventId,
-    received_at_ms: u64,
-    duplicate: bool,
-    request: HttpRequest,
+/// The two lanes deliveries run in: acknowledged events in order (`ordered_limit` at once),
+/// proxied events at once (`proxied_limit`), each with the events waiting for room.
+struct Lanes<F> {
+    ordered: FuturesUnordered<F>,
+    ordered_waiting: VecDeque<Event>,
+    ordered_limit: usize,
+    proxied: FuturesUnordered<F>,
+    proxied_waiting: VecDeque<Event>,
+    proxied_limit: usize,
+}
+
+impl<F: std::future::Future> Lanes<F> {
+    fn is_idle(&self) -> bool {
+        self.ordered.is_empty() && self.proxied.is_empty()
+    }
 }
 
 async fn deliver_loop(
@@ -211,32 +200,53 @@ async fn deliver_loop(
     acks: mpsc::Sender<AgentMessage>,
 ) {
     let deliverer = Deliverer::new(&opts.deliver);
-    let concurrency = opts
-        .concurrency
-        .unwrap_or_else(|| default_concurrency(opts.mode))
-        .max(1);
+    let ordered_limit = opts.concurrency.unwrap_or(1).max(1);
+    let mut lanes = Lanes {
+        ordered: FuturesUnordered::new(),
+        ordered_waiting: VecDeque::new(),
+        ordered_limit,
+        proxied: FuturesUnordered::new(),
+        proxied_waiting: VecDeque::new(),
+        proxied_limit: DEFAULT_PROXY_CONCURRENCY.max(ordered_limit),
+    };
     let mut seen = Seen::load(&store, &opts);
     let mut in_flight = InFlight::default();
-    let mut running = FuturesUnordered::new();
+    let mut inbound_open = true;
     loop {
-        let (seq, id, outcome) = tokio::select! {
-            msg = inbound.recv(), if running.len() < concurrency => {
-                let Some(msg) = msg else { break };
+        // Start what there is room for; the relay's window bounds what waits.
+        while lanes.ordered.len() < lanes.ordered_limit {
+            let Some(ev) = lanes.ordered_waiting.pop_front() else { break };
+            lanes.ordered.push(deliver_one(&opts, &recorder, &deliverer, ev));
+        }
+        while lanes.proxied.len() < lanes.proxied_limit {
+            let Some(ev) = lanes.proxied_waiting.pop_front() else { break };
+            lanes.proxied.push(deliver_one(&opts, &recorder, &deliverer, ev));
+        }
+        if !inbound_open && lanes.is_idle() {
+            break;
+        }
+        let (seq, id, proxied, outcome) = tokio::select! {
+            msg = inbound.recv(), if inbound_open => {
                 let ev = match msg {
-                    Inbound::Verification { at_ms, challenge } => {
+                    None => {
+                        inbound_open = false;
+                        continue;
+                    }
+                    Some(Inbound::Verification { at_ms, challenge }) => {
                         let capture = verification_capture(&opts, at_ms, challenge);
                         recorder.record(Record::Capture(Box::new(capture))).await;
                         continue;
                     }
-                    Inbound::Event(RelayMessage::Event { seq, id, received_at_ms, duplicate, request }) => {
-                        Incoming { seq, id, received_at_ms, duplicate, request }
-                    }
-                    Inbound::Event(_) => continue,
+                    Some(Inbound::Event(ev)) => ev,
                 };
                 in_flight.sent(ev.seq);
                 if !seen.contains(&ev.id) {
                     seen.insert(ev.id);
-                    running.push(deliver_one(&opts, &recorder, &deliverer, ev));
+                    if ev.proxied {
+                        lanes.proxied_waiting.push_back(ev);
+                    } else {
+                        lanes.ordered_waiting.push_back(ev);
+                    }
                     continue;
                 }
                 // Resent after a reconnect: already delivered, only the ack was lost.
@@ -246,9 +256,10 @@ async fn deliver_loop(
                     .flatten()
                     .and_then(|c| c.outcome)
                     .unwrap_or_else(|| skipped("already delivered"));
-                (ev.seq, ev.id, outcome)
+                (ev.seq, ev.id, ev.proxied, outcome)
             }
-            Some(done) = running.next() => done,
+            Some(done) = lanes.ordered.next() => done,
+            Some(done) = lanes.proxied.next() => done,
         };
         if let Some(through) = in_flight.done(seq) {
             recorder
@@ -259,17 +270,11 @@ async fn deliver_loop(
                 })
                 .await;
         }
-        let outcome = match opts.mode {
-            Mode::Proxy => outcome,
-            // Nobody waits for the body in ack mode: keep the ack small.
-            Mode::Ack => DeliveryOutcome {
-                response: outcome.response.map(|r| HttpResponse {
-                    status: r.status,
-                    headers: Vec::new(),
-                    body: Blob::default(),
-                }),
-                ..outcome
-            },
+        // Nobody waits for the answer of an acknowledged event: keep its ack small.
+        let outcome = if proxied {
+            outcome
+        } else {
+            outcome.status_only()
         };
         if acks
             .send(AgentMessage::Ack { seq, id, outcome })
@@ -288,8 +293,8 @@ async fn deliver_one(
     opts: &ListenOptions,
     recorder: &Recorder,
     deliverer: &Deliverer,
-    ev: Incoming,
-) -> (u64, EventId, DeliveryOutcome) {
+    ev: Event,
+) -> (u64, EventId, bool, DeliveryOutcome) {
     let delivered_at = now_ms();
     let mut capture = Capture {
         id: ev.id,
@@ -334,15 +339,11 @@ async fn deliver_one(
         Record::Capture(Box::new(capture))
     };
     recorder.record(record).await;
-    (ev.seq, ev.id, outcome)
+    (ev.seq, ev.id, ev.proxied, outcome)
 }
 
 fn skipped(why: &str) -> DeliveryOutcome {
-    DeliveryOutcome {
-        response: None,
-        error: Some(DeliveryError::Skipped(why.to_string())),
-        duration_us: 0,
-    }
+    DeliveryOutcome::failed(DeliveryError::Skipped(why.to_string()), 0)
 }
 
 fn verification_capture(opts: &ListenOptions, at_ms: u64, challenge: String) -> Capture {
@@ -365,17 +366,14 @@ fn verification_capture(opts: &ListenOptions, at_ms: u64, challenge: String) -> 
             )],
             body: Blob::default(),
         },
-        outcome: Some(DeliveryOutcome {
-            response: Some(HttpResponse {
+        outcome: Some(DeliveryOutcome::answered(
+            HttpResponse {
                 status: 200,
                 headers: vec![Header::new("content-type", "application/json")],
-                body: serde_json::json!({ "verification": challenge })
-                    .to_string()
-                    .into(),
-            }),
-            error: None,
-            duration_us: 0,
-        }),
+                body: shared::okta::verification_response(&challenge).into(),
+            },
+            0,
+        )),
         duplicate: false,
         replay_of: None,
     }

@@ -98,8 +98,8 @@ pub fn compact_line(c: &Capture) -> String {
 }
 
 fn outcome_text(o: &DeliveryOutcome) -> String {
-    let ms = o.duration_us as f64 / 1000.0;
-    match (&o.response, &o.error) {
+    let ms = o.duration_us() as f64 / 1000.0;
+    match (o.response(), o.error()) {
         (Some(r), _) => format!("{} {ms:.1}ms", r.status),
         (None, Some(e)) => format!("failed ({e}) {ms:.1}ms"),
         (None, None) => "?".into(),
@@ -134,14 +134,14 @@ pub fn inline_check(c: &Capture) -> Option<InlineCheck> {
         return None;
     }
     let outcome = c.outcome.as_ref()?;
-    let used_ms = outcome.duration_us as f64 / 1000.0;
+    let used_ms = outcome.duration_us() as f64 / 1000.0;
     let mut warnings = Vec::new();
     if used_ms > 1000.0 {
         warnings.push(format!(
             "took {used_ms:.0} ms of Okta's 3,000 ms budget for the whole round trip"
         ));
     }
-    if let Some(resp) = &outcome.response {
+    if let Some(resp) = outcome.response() {
         warnings.extend(shared::okta::check_inline_response(resp.body.as_bytes()));
     }
     Some(InlineCheck {
@@ -163,8 +163,8 @@ pub fn capture_json(c: &Capture) -> serde_json::Value {
         "method": c.request.method,
         "path": display_path(c),
         "status": c.status(),
-        "duration_ms": c.outcome.as_ref().map(|o| o.duration_us as f64 / 1000.0),
-        "error": c.outcome.as_ref().and_then(|o| o.error.as_ref()).map(|e| e.to_string()),
+        "duration_ms": c.outcome.as_ref().map(|o| o.duration_us() as f64 / 1000.0),
+        "error": c.outcome.as_ref().and_then(|o| o.error()).map(|e| e.to_string()),
         "duplicate": c.duplicate,
         "replay_of": c.replay_of,
         "summary": summary.as_ref().map(|s| s.one_line()),
@@ -180,13 +180,8 @@ pub fn capture_json(c: &Capture) -> serde_json::Value {
 
 fn state_text(ev: &AgentEvent) -> String {
     match ev {
-        AgentEvent::Started {
-            public_url,
-            target,
-            source,
-            mode,
-        } => {
-            format!("hookrelay: forwarding {public_url} → {target}  (source {source}, {mode} mode)")
+        AgentEvent::Started { target, source } => {
+            format!("hookrelay: delivering source {source} to {target}")
         }
         AgentEvent::State(s) => match s {
             ConnState::Connecting => "hookrelay: connecting to the relay…".into(),
@@ -203,8 +198,15 @@ fn state_text(ev: &AgentEvent) -> String {
             ),
             ConnState::Failed { reason } => format!("hookrelay: failed: {reason}"),
         },
-        AgentEvent::Welcome { backlog, .. } => {
-            format!("hookrelay: {backlog} event(s) were waiting at the relay")
+        AgentEvent::Welcome {
+            backlog,
+            public_url,
+            mode,
+            ..
+        } => {
+            format!(
+                "hookrelay: forwarding {public_url} ({mode} mode); {backlog} event(s) were waiting at the relay"
+            )
         }
         AgentEvent::Notice(m) => format!("hookrelay: relay notice: {m}"),
         AgentEvent::Captured(_) | AgentEvent::Delivered { .. } => String::new(),
@@ -213,13 +215,8 @@ fn state_text(ev: &AgentEvent) -> String {
 
 fn state_json(ev: &AgentEvent) -> serde_json::Value {
     match ev {
-        AgentEvent::Started {
-            public_url,
-            target,
-            source,
-            mode,
-        } => serde_json::json!({
-            "type": "started", "public_url": public_url, "target": target, "source": source, "mode": mode
+        AgentEvent::Started { target, source } => serde_json::json!({
+            "type": "started", "target": target, "source": source
         }),
         AgentEvent::State(s) => match s {
             ConnState::Connecting => serde_json::json!({"type": "state", "state": "connecting"}),
@@ -238,9 +235,15 @@ fn state_json(ev: &AgentEvent) -> serde_json::Value {
                 serde_json::json!({"type": "state", "state": "failed", "reason": reason})
             }
         },
-        AgentEvent::Welcome { backlog, head_seq } => {
-            serde_json::json!({"type": "welcome", "backlog": backlog, "head_seq": head_seq})
-        }
+        AgentEvent::Welcome {
+            backlog,
+            head_seq,
+            public_url,
+            mode,
+        } => serde_json::json!({
+            "type": "welcome", "backlog": backlog, "head_seq": head_seq,
+            "public_url": public_url, "mode": mode
+        }),
         AgentEvent::Notice(m) => serde_json::json!({"type": "notice", "message": m}),
         AgentEvent::Captured(_) | AgentEvent::Delivered { .. } => serde_json::Value::Null,
     }

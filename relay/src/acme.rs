@@ -14,8 +14,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-/// The ALPN protocol of TLS-ALPN-01 (RFC 8737).
-pub const ACME_TLS_ALPN: &[u8] = b"acme-tls/1";
+pub use crate::tls::ACME_TLS_ALPN;
 /// Let's Encrypt's production directory.
 pub const LETS_ENCRYPT: &str = "https://acme-v02.api.letsencrypt.org/directory";
 /// Certificates are renewed this long after issuance (Let's Encrypt issues 90-day ones).
@@ -221,7 +220,7 @@ pub async fn obtain(opts: &AcmeOptions, resolver: &AcmeResolver) -> anyhow::Resu
         .with_context(|| format!("creating {}", opts.cache_dir.display()))?;
     write_private(&keyfile, key_pem.as_bytes())?;
     write_private(&crt, chain_pem.as_bytes())?;
-    write_private(&issued, crate::now_ms().to_string().as_bytes())?;
+    write_private(&issued, crate::clock::now_ms().to_string().as_bytes())?;
     resolver.set(key);
     tracing::info!(domain = %opts.domain, "ACME certificate installed");
     Ok(())
@@ -235,7 +234,7 @@ pub async fn maintain(opts: AcmeOptions, resolver: Arc<AcmeResolver>, shutdown: 
     loop {
         let due = match issued {
             Some(at) => {
-                let age = Duration::from_millis(crate::now_ms().saturating_sub(at));
+                let age = Duration::from_millis(crate::clock::now_ms().saturating_sub(at));
                 RENEW_AFTER.saturating_sub(age)
             }
             None => Duration::ZERO,
@@ -246,7 +245,7 @@ pub async fn maintain(opts: AcmeOptions, resolver: Arc<AcmeResolver>, shutdown: 
         }
         match obtain(&opts, &resolver).await {
             Ok(()) => {
-                issued = Some(crate::now_ms());
+                issued = Some(crate::clock::now_ms());
                 backoff = Duration::from_secs(10);
             }
             Err(err) => {

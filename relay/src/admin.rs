@@ -1,7 +1,8 @@
 //! `relay source …`: per-source settings, applied to the data directory of a running relay
-//! (ingress reads them from the store on every request, so changes take effect at once).
+//! (the relay re-reads a source's settings at least every [`crate::state::SOURCE_CACHE_TTL`], so
+//! changes take effect within a second).
 
-use crate::store::{SenderAuth, SourceInfo, Store};
+use crate::store::{SenderAuth, SourceInfo, Store, PROXY_DEADLINE_RANGE_MS};
 use anyhow::{bail, Context};
 
 /// Checks a source name: 1-64 characters of `a-z A-Z 0-9 - _ .`.
@@ -35,8 +36,20 @@ pub fn parse_require_header(spec: &str) -> anyhow::Result<SenderAuth> {
     }
     Ok(SenderAuth {
         name: name.to_string(),
-        value: value.to_string(),
+        value: value.into(),
     })
+}
+
+/// Checks a proxy deadline given to `relay source set`.
+pub fn validate_proxy_deadline(ms: u64) -> anyhow::Result<u64> {
+    if !PROXY_DEADLINE_RANGE_MS.contains(&ms) {
+        bail!(
+            "--proxy-deadline-ms must be between {} and {} (Okta waits 3000 ms for an inline hook)",
+            PROXY_DEADLINE_RANGE_MS.start(),
+            PROXY_DEADLINE_RANGE_MS.end()
+        );
+    }
+    Ok(ms)
 }
 
 /// What `relay source list` shows of a source: never the secret.
@@ -44,21 +57,31 @@ pub fn parse_require_header(spec: &str) -> anyhow::Result<SenderAuth> {
 pub struct SourceView {
     /// Its name.
     pub name: String,
-    /// `ack` or `proxy`.
+    /// `auto`, `ack` or `proxy`.
     pub mode: String,
+    /// The source's own proxy deadline, if it has one (else the relay's default).
+    pub proxy_deadline_ms: Option<u64>,
     /// Whether senders must present a header.
     pub requires_header: bool,
     /// That header's name.
     pub header_name: Option<String>,
+    /// The source's own retention in days, if it has one.
+    pub retention_days: Option<u64>,
+    /// The source's own retention in events, if it has one.
+    pub retention_events: Option<u64>,
 }
 
 impl From<&SourceInfo> for SourceView {
     fn from(s: &SourceInfo) -> Self {
+        let settings = &s.settings;
         SourceView {
             name: s.name.clone(),
-            mode: s.mode.to_string(),
-            requires_header: s.sender_auth.is_some(),
-            header_name: s.sender_auth.as_ref().map(|a| a.name.clone()),
+            mode: settings.mode.to_string(),
+            proxy_deadline_ms: settings.proxy_deadline_ms,
+            requires_header: settings.sender_auth.is_some(),
+            header_name: settings.sender_auth.as_ref().map(|a| a.name.clone()),
+            retention_days: settings.retention_days,
+            retention_events: settings.retention_events,
         }
     }
 }
@@ -75,13 +98,31 @@ pub fn list(store: &dyn Store) -> anyhow::Result<Vec<SourceView>> {
 
 /// `relay source list` as a table.
 pub fn render_table(views: &[SourceView]) -> String {
-    let mut out = format!("{:<24} {:<6} SENDER HEADER\n", "SOURCE", "MODE");
+    let or_default = |v: Option<u64>, unit: &str| v.map_or("default".to_string(), |v| format!("{v}{unit}"));
+    let mut out = format!(
+        "{:<24} {:<6} {:<10} {:<10} SENDER HEADER\n",
+        "SOURCE", "MODE", "DEADLINE", "RETENTION"
+    );
     for v in views {
         let header = v
             .header_name
             .as_deref()
             .map_or("none".to_string(), |n| format!("{n} (required)"));
-        out.push_str(&format!("{:<24} {:<6} {header}\n", v.name, v.mode));
+        let retention = match (v.retention_days, v.retention_events) {
+            (None, None) => "default".to_string(),
+            (days, events) => format!(
+                "{}/{}",
+                or_default(days, "d"),
+                or_default(events, "")
+            ),
+        };
+        out.push_str(&format!(
+            "{:<24} {:<6} {:<10} {:<10} {header}\n",
+            v.name,
+            v.mode,
+            or_default(v.proxy_deadline_ms, "ms"),
+            retention
+        ));
     }
     out
 }
@@ -94,7 +135,7 @@ mod tests {
     fn require_header_parses_and_rejects() {
         let a = parse_require_header("Authorization:  s3cret ").expect("parse");
         assert_eq!(a.name, "Authorization");
-        assert_eq!(a.value, "s3cret");
+        assert_eq!(a.value.expose(), "s3cret");
         assert!(parse_require_header("no colon").is_err());
         assert!(parse_require_header("Bad Name: x").is_err());
         let err = parse_require_header("X-A:   ").expect_err("empty");

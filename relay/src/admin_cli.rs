@@ -46,6 +46,22 @@ pub enum SourceCommand {
         /// Stop requiring a sender header.
         #[arg(long)]
         no_require_header: bool,
+        /// How senders are answered: auto (Okta inline hooks get the local answer, everything
+        /// else 200 once stored), ack (always 200 once stored) or proxy (always the local answer).
+        #[arg(long, value_parser = ["auto", "ack", "proxy"])]
+        mode: Option<String>,
+        /// How long a proxied sender waits for the local answer, 100-30000 ms (504 after).
+        #[arg(long, value_name = "MS")]
+        proxy_deadline_ms: Option<u64>,
+        /// Use the relay's --proxy-deadline-ms again.
+        #[arg(long, conflicts_with = "proxy_deadline_ms")]
+        default_proxy_deadline: bool,
+        /// Days this source's delivered events are kept (else the relay's --retention-days).
+        #[arg(long, value_name = "DAYS")]
+        retention_days: Option<u64>,
+        /// Events this source keeps at most (else the relay's --retention-events).
+        #[arg(long, value_name = "N")]
+        retention_events: Option<u64>,
     },
     /// List sources and their settings (never secrets).
     List {
@@ -96,23 +112,58 @@ pub fn source(cmd: SourceCommand) -> anyhow::Result<()> {
             source,
             require_header,
             no_require_header,
+            mode,
+            proxy_deadline_ms,
+            default_proxy_deadline,
+            retention_days,
+            retention_events,
         } => {
+            // Everything is checked before the store is touched: a bad value changes nothing.
             validate_source(&source)?;
             let auth = require_header
                 .as_deref()
                 .map(crate::admin::parse_require_header)
                 .transpose()?;
+            let mode: Option<shared::Mode> = mode
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(anyhow::Error::msg)?;
+            let deadline = proxy_deadline_ms
+                .map(crate::admin::validate_proxy_deadline)
+                .transpose()?;
             let store = data.open()?;
-            store.ensure_source(&source)?;
-            if let Some(auth) = &auth {
-                store.set_sender_auth(&source, Some(auth))?;
+            let mut settings = store
+                .source(&source)?
+                .map(|s| s.settings)
+                .unwrap_or_default();
+            if let Some(auth) = auth {
                 eprintln!("source {source}: senders must present header {}", auth.name);
+                settings.sender_auth = Some(auth);
             } else if no_require_header {
-                store.set_sender_auth(&source, None)?;
                 eprintln!("source {source}: no sender header required");
-            } else {
-                eprintln!("source {source} exists");
+                settings.sender_auth = None;
             }
+            if let Some(mode) = mode {
+                settings.mode = mode;
+            }
+            if deadline.is_some() || default_proxy_deadline {
+                settings.proxy_deadline_ms = deadline;
+            }
+            if let Some(days) = retention_days {
+                settings.retention_days = Some(days);
+            }
+            if let Some(events) = retention_events {
+                settings.retention_events = Some(events);
+            }
+            store.set_settings(&source, &settings)?;
+            let deadline = settings
+                .proxy_deadline_ms
+                .map_or("the relay's default".to_string(), |ms| format!("{ms} ms"));
+            eprintln!(
+                "source {source}: mode {}, proxy deadline {deadline}",
+                settings.mode
+            );
         }
         SourceCommand::List { data, json } => {
             let store = data.open()?;

@@ -15,8 +15,11 @@ pub enum RelayError {
     /// The body could not be read.
     #[error("could not read the request body: {0}")]
     BadBody(String),
-    /// Proxy mode with no agent connected.
-    #[error("no agent is connected to source {0:?}")]
+    /// A sender waits for the local answer (proxy mode, or an inline hook in auto mode) and no
+    /// agent is connected to give it.
+    #[error(
+        "no agent is connected to source {0:?}, so nobody can answer this request; start `agent listen` for this source"
+    )]
     NoAgent(String),
     /// Proxy mode, the agent did not answer in time.
     #[error("the agent did not answer within {0} ms")]

@@ -1,7 +1,8 @@
-//! Live per-source state shared by ingress and sessions: connected agents, mode, proxy
-//! waiters, notices, and the sessions a token revocation must close.
+//! Live per-source state shared by ingress and sessions: connected agents, proxy waiters,
+//! notices, the rate bucket, and the sessions a token revocation must close. Only live state:
+//! a source's settings (mode, deadline, …) belong to the store.
 
-use shared::{DeliveryOutcome, EventId, Mode, RelayMessage};
+use shared::{DeliveryOutcome, EventId, RelayMessage};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -14,19 +15,15 @@ use crate::limits::{RateLimit, TokenBucket};
 /// Live state of one source.
 pub struct SourceHub {
     agents: AtomicUsize,
-    mode: Mutex<Mode>,
-    proxy_deadline_ms: AtomicU64,
     waiters: Mutex<HashMap<EventId, oneshot::Sender<DeliveryOutcome>>>,
     notices: broadcast::Sender<RelayMessage>,
     bucket: Mutex<TokenBucket>,
 }
 
 impl SourceHub {
-    fn new(mode: Mode, deadline: Duration) -> Self {
+    fn new() -> Self {
         SourceHub {
             agents: AtomicUsize::new(0),
-            mode: Mutex::new(mode),
-            proxy_deadline_ms: AtomicU64::new(deadline.as_millis() as u64),
             waiters: Mutex::default(),
             notices: broadcast::channel(64).0,
             bucket: Mutex::default(),
@@ -38,34 +35,14 @@ impl SourceHub {
         self.agents.load(Ordering::Relaxed)
     }
 
-    /// The mode in force.
-    pub fn mode(&self) -> Mode {
-        *self.mode.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Proxy-mode deadline.
-    pub fn proxy_deadline(&self) -> Duration {
-        Duration::from_millis(self.proxy_deadline_ms.load(Ordering::Relaxed))
-    }
-
-    /// Registers a connected agent and the mode and deadline its hello chose, unless `max`
-    /// agents are already connected; dropping the guard unregisters it.
-    pub fn try_join(
-        self: &Arc<Self>,
-        mode: Mode,
-        deadline: Option<Duration>,
-        max: usize,
-    ) -> Option<AgentGuard> {
+    /// Registers a connected agent, unless `max` agents are already connected; dropping the
+    /// guard unregisters it.
+    pub fn try_join(self: &Arc<Self>, max: usize) -> Option<AgentGuard> {
         self.agents
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
                 (n < max).then_some(n + 1)
             })
             .ok()?;
-        *self.mode.lock().unwrap_or_else(|p| p.into_inner()) = mode;
-        if let Some(d) = deadline {
-            self.proxy_deadline_ms
-                .store(d.as_millis() as u64, Ordering::Relaxed);
-        }
         Some(AgentGuard(self.clone()))
     }
 
@@ -154,14 +131,14 @@ pub struct Hub {
 }
 
 impl Hub {
-    /// The live state of `source`, created with `mode` if new.
-    pub fn source(&self, name: &str, mode: Mode, deadline: Duration) -> Arc<SourceHub> {
+    /// The live state of `source`, created if new.
+    pub fn source(&self, name: &str) -> Arc<SourceHub> {
         let mut map = self.sources.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(hub) = map.get(name) {
             return hub.clone();
         }
         map.entry(name.to_string())
-            .or_insert_with(|| Arc::new(SourceHub::new(mode, deadline)))
+            .or_insert_with(|| Arc::new(SourceHub::new()))
             .clone()
     }
 

@@ -2,7 +2,7 @@
 
 use crate::error::{json_error, RelayError};
 use crate::store::NewEvent;
-use crate::RelayState;
+use crate::state::RelayState;
 use crate::{limits, metrics, proxy};
 use axum::body::Body;
 use axum::extract::ConnectInfo;
@@ -10,7 +10,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use shared::okta::{self, VERIFICATION_HEADER};
-use shared::{Blob, EventId, Header, HttpRequest, Mode, RelayMessage};
+use shared::{Blob, DeliveryOutcome, Event, EventId, Header, HttpRequest, Mode, RelayMessage};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -49,7 +49,7 @@ async fn receive(
     req: Request,
     label: &mut String,
 ) -> Result<Response, RelayError> {
-    let received_at_ms = crate::now_ms();
+    let received_at_ms = crate::clock::now_ms();
     let (parts, body) = req.into_parts();
     let raw_path = parts.uri.path();
     let rest = raw_path.strip_prefix("/h/").unwrap_or("");
@@ -62,12 +62,11 @@ async fn receive(
         .await
         .ok_or_else(|| RelayError::UnknownSource(source.to_string()))?;
     source.clone_into(label);
-    if let Some(auth) = &info.sender_auth {
+    let settings = &info.settings;
+    if let Some(auth) = &settings.sender_auth {
         limits::check_sender(auth, &parts.headers)?;
     }
-    let hub = state
-        .hub
-        .source(source, info.mode, state.config.proxy_deadline);
+    let hub = state.hub.source(source);
 
     if let Some(limit) = state.config.rate_limit {
         hub.admit(limit).map_err(|wait| {
@@ -79,11 +78,11 @@ async fn receive(
         if let Some(challenge) = parts.headers.get(VERIFICATION_HEADER) {
             let challenge = String::from_utf8_lossy(challenge.as_bytes()).into_owned();
             tracing::info!(source, "answered an Okta verification challenge");
+            let body = okta::verification_response(&challenge);
             hub.notify(RelayMessage::Verification {
                 at_ms: received_at_ms,
-                challenge: challenge.clone(),
+                challenge,
             });
-            let body = serde_json::json!({ "verification": challenge }).to_string();
             return Ok((
                 StatusCode::OK,
                 [(axum::http::header::CONTENT_TYPE, "application/json")],
@@ -117,38 +116,43 @@ async fn receive(
         body: Blob(body),
     };
     let keys = okta::dedup_keys(request.body.as_bytes());
+    // Whether the sender waits for the local answer is the source's setting, or in auto mode
+    // the body's: Okta blocks a user's flow on an inline hook until it gets the answer.
+    let proxied = match settings.mode {
+        Mode::Auto => keys.is_inline_hook(),
+        Mode::Ack => false,
+        Mode::Proxy => true,
+    };
     let id = EventId::new();
     let event = NewEvent {
-        id,
-        received_at_ms,
+        event: Event {
+            seq: 0,
+            id,
+            received_at_ms,
+            duplicate: false,
+            proxied,
+            request,
+        },
         okta_event_id: keys.event_id,
         okta_uuids: keys.uuids,
-        needs_disk: hub.mode() == Mode::Ack,
-        request,
+        needs_disk: !proxied,
     };
-
-    match hub.mode() {
-        Mode::Ack => {
-            append(state, source, event).await?;
-            Ok(StatusCode::OK.into_response())
+    if !proxied {
+        append(state, source, event).await?;
+        return Ok(StatusCode::OK.into_response());
+    }
+    if hub.agents() == 0 {
+        return Err(RelayError::NoAgent(source.to_string()));
+    }
+    let deadline = settings.proxy_deadline(state.config.proxy_deadline);
+    let waiter = hub.wait_for(id);
+    append(state, source, event).await?;
+    match waiter.wait(deadline).await {
+        Some(DeliveryOutcome::Answered { response, .. }) => Ok(proxied_answer(response)),
+        Some(DeliveryOutcome::Failed { error, .. }) => {
+            Err(RelayError::LocalFailed(error.to_string()))
         }
-        Mode::Proxy => {
-            if hub.agents() == 0 {
-                return Err(RelayError::NoAgent(source.to_string()));
-            }
-            let deadline = hub.proxy_deadline();
-            let waiter = hub.wait_for(id);
-            append(state, source, event).await?;
-            let outcome = waiter
-                .wait(deadline)
-                .await
-                .ok_or(RelayError::AgentTimeout(deadline.as_millis() as u64))?;
-            match (outcome.response, outcome.error) {
-                (Some(resp), _) => Ok(proxied(resp)),
-                (None, Some(err)) => Err(RelayError::LocalFailed(err.to_string())),
-                (None, None) => Err(RelayError::LocalFailed("no answer".into())),
-            }
-        }
+        None => Err(RelayError::AgentTimeout(deadline.as_millis() as u64)),
     }
 }
 
@@ -188,7 +192,7 @@ fn check_backlog(state: &RelayState, source: &str, max: u64) -> Result<(), Relay
     Ok(())
 }
 
-fn proxied(resp: shared::HttpResponse) -> Response {
+fn proxied_answer(resp: shared::HttpResponse) -> Response {
     let status = StatusCode::from_u16(resp.status).unwrap_or(StatusCode::BAD_GATEWAY);
     let mut builder = Response::builder().status(status);
     for h in &resp.headers {

@@ -1,6 +1,6 @@
 //! `GET /metrics`: Prometheus text exposition, written by hand (no metrics crate).
 
-use crate::RelayState;
+use crate::state::RelayState;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -111,7 +111,7 @@ pub fn render(state: &RelayState) -> String {
     let mut lag_events = String::new();
     let mut lag_secs = String::new();
     let mut connected = String::new();
-    let now = crate::now_ms();
+    let now = crate::clock::now_ms();
     for src in &sources {
         let s = escape(&src.name);
         let (count, _) = store.stats(&src.name).unwrap_or((0, 0));

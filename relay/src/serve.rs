@@ -65,7 +65,7 @@ pub async fn serve(
                     match handshake.await {
                         Ok(Ok(tls)) => {
                             // A TLS-ALPN-01 validator only needs the handshake.
-                            if tls.get_ref().1.alpn_protocol() == Some(crate::acme::ACME_TLS_ALPN) {
+                            if tls.get_ref().1.alpn_protocol() == Some(crate::tls::ACME_TLS_ALPN) {
                                 return;
                             }
                             serve_conn(tls, peer, router, &opts, shutdown).await

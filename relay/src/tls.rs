@@ -9,6 +9,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use tokio_rustls::TlsAcceptor;
 
+/// The ALPN protocol of TLS-ALPN-01 (RFC 8737). Offered here, beside HTTP/1.1, so the ACME
+/// client ([`crate::acme`]) can answer its challenge on the serving port; defined here so the
+/// TLS set-up does not depend on the ACME client.
+pub const ACME_TLS_ALPN: &[u8] = b"acme-tls/1";
+
 /// Parses a PEM certificate chain and private key into a ring-backed `CertifiedKey`.
 pub fn certified_key_from_pem(cert_pem: &[u8], key_pem: &[u8]) -> anyhow::Result<CertifiedKey> {
     let chain: Vec<CertificateDer<'static>> = rustls_pemfile::certs(&mut &cert_pem[..])
@@ -97,6 +102,6 @@ pub fn acceptor(resolver: Arc<dyn ResolvesServerCert>) -> anyhow::Result<TlsAcce
         .context("choosing TLS versions")?
         .with_no_client_auth()
         .with_cert_resolver(resolver);
-    config.alpn_protocols = vec![b"http/1.1".to_vec(), crate::acme::ACME_TLS_ALPN.to_vec()];
+    config.alpn_protocols = vec![b"http/1.1".to_vec(), ACME_TLS_ALPN.to_vec()];
     Ok(TlsAcceptor::from(Arc::new(config)))
 }

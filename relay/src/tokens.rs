@@ -42,7 +42,7 @@ pub fn create(store: &dyn Store, source: &str, name: &str) -> StoreResult<(Token
         id: format!("tok_{id}"),
         name: name.to_string(),
         source: source.to_string(),
-        created_ms: crate::now_ms(),
+        created_ms: crate::clock::now_ms(),
         last_used_ms: None,
     };
     store.add_token(&info, &hash_secret(&secret))?;

@@ -1,27 +1,25 @@
-//! The agents' websocket: the HTTP upgrade, done here rather than by axum's extractor so that
-//! sessions own a tungstenite stream and can split a large frame into fragments (axum's socket
-//! sends every message whole, and tungstenite keeps a write buffer as large as the largest
-//! message it ever sent); and the sending side of that, shared with the agent.
+//! The agents' websocket on the relay's side: the HTTP upgrade, done here rather than by axum's
+//! extractor so that sessions own a tungstenite stream and can send a large frame in fragments
+//! (axum's socket sends every message whole); and the thin adapter from `shared`'s frames and
+//! fragments to tungstenite messages.
 
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+use shared::fragment::Fragment;
 use hyper_util::rt::TokioIo;
 use std::future::Future;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
-use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+use tokio_tungstenite::tungstenite::protocol::frame::Frame as WsFrame;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
 /// A server-side agent connection.
 pub type Socket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
-
-/// Binary messages larger than this go out as fragments of this size.
-pub const FRAGMENT_BYTES: usize = 256 * 1024;
 
 /// Answers a websocket upgrade request with `101 Switching Protocols` and runs `session` on
 /// the connection once hyper hands it over; anything else gets a clear `4xx`.
@@ -86,53 +84,25 @@ fn refuse(status: StatusCode, message: &str) -> Response {
     crate::error::json_error(status, message).into_response()
 }
 
-/// The messages that carry one binary message: itself when small, else fragments of
-/// [`FRAGMENT_BYTES`] (slices of `bytes`, not copies).
-pub fn binary_messages(bytes: Bytes) -> impl Iterator<Item = Message> {
-    let len = bytes.len();
-    let whole = (len <= FRAGMENT_BYTES).then(|| Message::Binary(bytes.clone()));
-    let parts = (len > FRAGMENT_BYTES)
-        .then(|| {
-            (0..len).step_by(FRAGMENT_BYTES).map(move |at| {
-                let end = (at + FRAGMENT_BYTES).min(len);
-                let opcode = if at == 0 {
-                    OpCode::Data(Data::Binary)
-                } else {
-                    OpCode::Data(Data::Continue)
-                };
-                Message::Frame(Frame::message(bytes.slice(at..end), opcode, end == len))
-            })
-        })
-        .into_iter()
-        .flatten();
-    whole.into_iter().chain(parts)
+/// A text or binary frame as a websocket message.
+pub fn message(frame: shared::Frame) -> Message {
+    match frame {
+        shared::Frame::Text(t) => Message::Text(t.into()),
+        shared::Frame::Binary(b) => Message::Binary(b.into()),
+    }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn small_messages_go_whole_and_large_ones_in_fragments() {
-        let small: Vec<Message> = binary_messages(Bytes::from_static(b"abc")).collect();
-        assert_eq!(small, vec![Message::Binary(Bytes::from_static(b"abc"))]);
-        let big = Bytes::from(vec![7u8; FRAGMENT_BYTES * 2 + 1]);
-        let parts: Vec<Message> = binary_messages(big.clone()).collect();
-        assert_eq!(parts.len(), 3);
-        let mut joined = Vec::new();
-        for (i, m) in parts.iter().enumerate() {
-            let Message::Frame(f) = m else {
-                panic!("a fragment")
-            };
-            let want = if i == 0 {
+/// The messages that carry one binary frame: itself when small, else its fragments.
+pub fn binary_messages(frame: Bytes) -> impl Iterator<Item = Message> {
+    shared::fragment::fragments(frame).map(|part| match part {
+        Fragment::Whole(bytes) => Message::Binary(bytes),
+        Fragment::Piece { bytes, first, last } => {
+            let opcode = if first {
                 OpCode::Data(Data::Binary)
             } else {
                 OpCode::Data(Data::Continue)
             };
-            assert_eq!(f.header().opcode, want);
-            assert_eq!(f.header().is_final, i == 2);
-            joined.extend_from_slice(f.payload());
+            Message::Frame(WsFrame::message(bytes, opcode, last))
         }
-        assert_eq!(joined, big);
-    }
+    })
 }

@@ -154,24 +154,89 @@ pub enum DeliveryError {
     Other(String),
 }
 
-/// What happened when the agent delivered one event.
+/// What happened when the agent delivered one event: the local service answered, or the
+/// delivery failed for a reason. Serialised without a tag (an answer has `response`, a failure
+/// `error`), so exports keep one readable shape.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DeliveryOutcome {
-    /// The local service's answer, when it gave one. In ack mode the agent leaves the body out
-    /// of the wire copy, since no sender is waiting for it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub response: Option<HttpResponse>,
-    /// Why there is no answer.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<DeliveryError>,
-    /// Time from sending the request to the end of the answer, in microseconds.
-    pub duration_us: u64,
+#[serde(untagged)]
+pub enum DeliveryOutcome {
+    /// The local service answered. In ack mode the agent leaves the headers and body out of the
+    /// wire copy, since no sender is waiting for them.
+    Answered {
+        /// The answer.
+        response: HttpResponse,
+        /// Time from sending the request to the end of the answer, in microseconds.
+        duration_us: u64,
+    },
+    /// There is no answer.
+    Failed {
+        /// Why.
+        error: DeliveryError,
+        /// Time spent before giving up, in microseconds.
+        duration_us: u64,
+    },
 }
 
 impl DeliveryOutcome {
+    /// An answer that took `duration_us`.
+    pub fn answered(response: HttpResponse, duration_us: u64) -> Self {
+        DeliveryOutcome::Answered {
+            response,
+            duration_us,
+        }
+    }
+
+    /// A failure after `duration_us`.
+    pub fn failed(error: DeliveryError, duration_us: u64) -> Self {
+        DeliveryOutcome::Failed { error, duration_us }
+    }
+
+    /// The local service's answer, if it gave one.
+    pub fn response(&self) -> Option<&HttpResponse> {
+        match self {
+            DeliveryOutcome::Answered { response, .. } => Some(response),
+            DeliveryOutcome::Failed { .. } => None,
+        }
+    }
+
+    /// Why there is no answer, if there is none.
+    pub fn error(&self) -> Option<&DeliveryError> {
+        match self {
+            DeliveryOutcome::Answered { .. } => None,
+            DeliveryOutcome::Failed { error, .. } => Some(error),
+        }
+    }
+
     /// The status code, if the local service answered.
     pub fn status(&self) -> Option<u16> {
-        self.response.as_ref().map(|r| r.status)
+        self.response().map(|r| r.status)
+    }
+
+    /// How long the delivery took, in microseconds.
+    pub fn duration_us(&self) -> u64 {
+        match self {
+            DeliveryOutcome::Answered { duration_us, .. }
+            | DeliveryOutcome::Failed { duration_us, .. } => *duration_us,
+        }
+    }
+
+    /// The same outcome with only the status of the answer: what an ack carries when no sender
+    /// waits for the answer.
+    pub fn status_only(self) -> Self {
+        match self {
+            DeliveryOutcome::Answered {
+                response,
+                duration_us,
+            } => DeliveryOutcome::Answered {
+                response: HttpResponse {
+                    status: response.status,
+                    headers: Vec::new(),
+                    body: Blob::default(),
+                },
+                duration_us,
+            },
+            failed => failed,
+        }
     }
 }
 

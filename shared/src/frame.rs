@@ -7,6 +7,7 @@
 //! bytes of JSON head, then the body to the end of the frame.
 
 use crate::codec::{decode, encode, ProtocolError};
+use crate::event::Event;
 use crate::exchange::{DeliveryError, DeliveryOutcome, EventId, Header, HttpRequest, HttpResponse};
 use crate::protocol::{AgentMessage, RelayMessage};
 use crate::Blob;
@@ -30,6 +31,7 @@ pub enum Frame {
     Binary(Vec<u8>),
 }
 
+/// An [`Event`] on the wire without its body: the event's own fields, borrowed.
 #[derive(Serialize, Deserialize)]
 struct EventHead<'a> {
     seq: u64,
@@ -37,6 +39,8 @@ struct EventHead<'a> {
     received_at_ms: u64,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     duplicate: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    proxied: bool,
     #[serde(borrow)]
     method: Cow<'a, str>,
     #[serde(borrow, default)]
@@ -64,19 +68,7 @@ struct AckHead<'a> {
 /// Encodes a relay message: events as binary frames, the rest as JSON text.
 pub fn encode_relay(msg: &RelayMessage) -> Frame {
     match msg {
-        RelayMessage::Event {
-            seq,
-            id,
-            received_at_ms,
-            duplicate,
-            request,
-        } => Frame::Binary(encode_event(
-            *seq,
-            *id,
-            *received_at_ms,
-            *duplicate,
-            request,
-        )),
+        RelayMessage::Event(event) => Frame::Binary(encode_event(event)),
         other => Frame::Text(encode(other)),
     }
 }
@@ -90,32 +82,21 @@ pub fn encode_agent(msg: &AgentMessage) -> Frame {
 }
 
 /// The binary frame of one event.
-pub fn encode_event(
-    seq: u64,
-    id: EventId,
-    received_at_ms: u64,
-    duplicate: bool,
-    request: &HttpRequest,
-) -> Vec<u8> {
-    let mut out = Vec::with_capacity(PREFIX + 512 + request.body.len());
-    encode_event_into(&mut out, seq, id, received_at_ms, duplicate, request);
+pub fn encode_event(event: &Event) -> Vec<u8> {
+    let mut out = Vec::with_capacity(PREFIX + 512 + event.request.body.len());
+    encode_event_into(&mut out, event);
     out
 }
 
 /// Appends the binary frame of one event to `out` (e.g. a log record being built).
-pub fn encode_event_into(
-    out: &mut Vec<u8>,
-    seq: u64,
-    id: EventId,
-    received_at_ms: u64,
-    duplicate: bool,
-    request: &HttpRequest,
-) {
+pub fn encode_event_into(out: &mut Vec<u8>, event: &Event) {
+    let request = &event.request;
     let head = EventHead {
-        seq,
-        id,
-        received_at_ms,
-        duplicate,
+        seq: event.seq,
+        id: event.id,
+        received_at_ms: event.received_at_ms,
+        duplicate: event.duplicate,
+        proxied: event.proxied,
         method: Cow::Borrowed(&request.method),
         path: Cow::Borrowed(&request.path),
         query: request.query.as_deref().map(Cow::Borrowed),
@@ -126,14 +107,14 @@ pub fn encode_event_into(
 
 /// The binary frame of one ack.
 pub fn encode_ack(seq: u64, id: EventId, outcome: &DeliveryOutcome) -> Vec<u8> {
-    let response = outcome.response.as_ref();
+    let response = outcome.response();
     let head = AckHead {
         seq,
         id,
-        duration_us: outcome.duration_us,
+        duration_us: outcome.duration_us(),
         status: response.map(|r| r.status),
         headers: Cow::Borrowed(response.map_or(&[][..], |r| &r.headers)),
-        error: outcome.error.clone(),
+        error: outcome.error().cloned(),
     };
     with_body(ACK, &head, response.map_or(&[][..], |r| r.body.as_bytes()))
 }
@@ -183,11 +164,12 @@ pub fn decode_relay_binary(frame: Bytes, limit: usize) -> Result<RelayMessage, P
         )));
     }
     let head: EventHead<'_> = serde_json::from_slice(head)?;
-    Ok(RelayMessage::Event {
+    Ok(RelayMessage::Event(Event {
         seq: head.seq,
         id: head.id,
         received_at_ms: head.received_at_ms,
         duplicate: head.duplicate,
+        proxied: head.proxied,
         request: HttpRequest {
             method: head.method.into_owned(),
             path: head.path.into_owned(),
@@ -195,7 +177,7 @@ pub fn decode_relay_binary(frame: Bytes, limit: usize) -> Result<RelayMessage, P
             headers: head.headers.into_owned(),
             body: Blob(body),
         },
-    })
+    }))
 }
 
 /// Decodes a binary frame from an agent (an ack).
@@ -207,19 +189,26 @@ pub fn decode_agent_binary(frame: Bytes, limit: usize) -> Result<AgentMessage, P
         )));
     }
     let head: AckHead<'_> = serde_json::from_slice(head)?;
-    let response = head.status.map(|status| HttpResponse {
-        status,
-        headers: head.headers.into_owned(),
-        body: Blob(body),
-    });
+    let outcome = match (head.status, head.error) {
+        (Some(status), _) => DeliveryOutcome::answered(
+            HttpResponse {
+                status,
+                headers: head.headers.into_owned(),
+                body: Blob(body),
+            },
+            head.duration_us,
+        ),
+        (None, Some(error)) => DeliveryOutcome::failed(error, head.duration_us),
+        (None, None) => {
+            return Err(ProtocolError::BadBinary(
+                "an ack carries either a status or an error".into(),
+            ))
+        }
+    };
     Ok(AgentMessage::Ack {
         seq: head.seq,
         id: head.id,
-        outcome: DeliveryOutcome {
-            response,
-            error: head.error,
-            duration_us: head.duration_us,
-        },
+        outcome,
     })
 }
 
@@ -254,13 +243,14 @@ mod tests {
     #[test]
     fn an_event_round_trips_with_its_body_untouched() {
         for body in [&b""[..], b"{\"a\":\"\\\"quoted\\\"\"}", &[0, 255, 10, 13]] {
-            let msg = RelayMessage::Event {
+            let msg = RelayMessage::Event(Event {
                 seq: 7,
                 id: EventId::new(),
                 received_at_ms: 1,
                 duplicate: true,
+                proxied: true,
                 request: request(body),
-            };
+            });
             let Frame::Binary(bytes) = encode_relay(&msg) else {
                 panic!("events are binary")
             };
@@ -272,29 +262,23 @@ mod tests {
 
     #[test]
     fn an_ack_round_trips_with_and_without_a_response() {
-        let answered = DeliveryOutcome {
-            response: Some(HttpResponse {
+        let answered = DeliveryOutcome::answered(
+            HttpResponse {
                 status: 204,
                 headers: vec![Header::new("x", "y")],
                 body: Blob::from(&b"\x00raw"[..]),
-            }),
-            error: None,
-            duration_us: 9,
-        };
-        let empty_answer = DeliveryOutcome {
-            response: Some(HttpResponse {
+            },
+            9,
+        );
+        let empty_answer = DeliveryOutcome::answered(
+            HttpResponse {
                 status: 200,
                 headers: Vec::new(),
                 body: Blob::default(),
-            }),
-            error: None,
-            duration_us: 3,
-        };
-        let failed = DeliveryOutcome {
-            response: None,
-            error: Some(DeliveryError::Timeout(30)),
-            duration_us: 30_000,
-        };
+            },
+            3,
+        );
+        let failed = DeliveryOutcome::failed(DeliveryError::Timeout(30), 30_000);
         for outcome in [answered, empty_answer, failed] {
             let msg = AgentMessage::Ack {
                 seq: 3,
@@ -311,7 +295,14 @@ mod tests {
 
     #[test]
     fn bad_binary_frames_are_errors_not_panics() {
-        let event = encode_event(1, EventId::new(), 1, false, &request(b"body"));
+        let event = encode_event(&Event {
+            seq: 1,
+            id: EventId::new(),
+            received_at_ms: 1,
+            duplicate: false,
+            proxied: false,
+            request: request(b"body"),
+        });
         let cases: Vec<Vec<u8>> = vec![
             vec![],
             vec![EVENT, 0, 0],

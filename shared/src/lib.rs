@@ -5,7 +5,8 @@
 //!
 //! The agent opens a websocket to `GET /agent/connect` on the relay and sends one
 //! [`AgentMessage::Hello`] text frame carrying [`PROTOCOL_VERSION`], its token, the source it
-//! listens on, the delivery mode, a stable agent id and the last sequence it acknowledged. The
+//! listens on, a stable agent id and the last sequence it acknowledged. How senders are answered
+//! (the [`Mode`]) is the source's setting on the relay, never the agent's choice. The
 //! relay answers [`RelayMessage::Welcome`] or closes the socket with one of the typed
 //! [`close`] codes. From then on the relay pushes [`RelayMessage::Event`]s in sequence order
 //! (at most `window` unacknowledged at once) and the agent answers each with an
@@ -19,14 +20,19 @@
 
 pub mod blob;
 pub mod codec;
+pub mod event;
 pub mod exchange;
+pub mod fragment;
 pub mod frame;
 pub mod inflight;
 pub mod okta;
 pub mod protocol;
+pub mod secret;
 
 pub use blob::Blob;
 pub use codec::{decode, encode, ProtocolError};
+pub use event::Event;
 pub use exchange::{DeliveryError, DeliveryOutcome, EventId, Header, HttpRequest, HttpResponse};
 pub use frame::Frame;
 pub use protocol::{close, AgentMessage, Hello, Mode, RelayMessage, Since, PROTOCOL_VERSION};
+pub use secret::Secret;

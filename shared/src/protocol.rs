@@ -1,11 +1,13 @@
 //! Messages between relay and agent, one enum per direction, named after the sender.
 
-use crate::exchange::{DeliveryOutcome, EventId, HttpRequest};
+use crate::event::Event;
+use crate::exchange::{DeliveryOutcome, EventId};
+use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
 
 /// Bumped on any incompatible change; the relay closes a mismatching hello with
 /// [`close::VERSION_MISMATCH`].
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// Largest webhook body the relay accepts by default.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
@@ -65,20 +67,26 @@ pub mod close {
     }
 }
 
-/// How the relay answers the webhook sender.
+/// How the relay answers a source's senders: a setting of the source on the relay
+/// (`relay source set NAME --mode …`), never chosen by an agent.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
-    /// Answer `200` as soon as the event is stored; deliver afterwards (Okta event hooks).
+    /// Okta inline hooks (`com.okta.*` other than `com.okta.event_hook`) are proxied, since
+    /// Okta waits for their answer; everything else is acknowledged once stored.
     #[default]
+    Auto,
+    /// Answer `200` as soon as the event is stored; deliver afterwards (Okta event hooks).
     Ack,
-    /// Wait for the local service's answer and pass it back (Okta inline hooks).
+    /// Wait for the local service's answer and pass it back (Okta inline hooks, any sender
+    /// that needs the real answer).
     Proxy,
 }
 
 impl std::fmt::Display for Mode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
+            Mode::Auto => "auto",
             Mode::Ack => "ack",
             Mode::Proxy => "proxy",
         })
@@ -89,9 +97,12 @@ impl std::str::FromStr for Mode {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         match s {
+            "auto" => Ok(Mode::Auto),
             "ack" => Ok(Mode::Ack),
             "proxy" => Ok(Mode::Proxy),
-            other => Err(format!("unknown mode {other:?} (expected ack or proxy)")),
+            other => Err(format!(
+                "unknown mode {other:?} (expected auto, ack or proxy)"
+            )),
         }
     }
 }
@@ -114,11 +125,9 @@ pub struct Hello {
     /// Must equal [`PROTOCOL_VERSION`].
     pub version: u32,
     /// The agent token, as `relay token create` printed it.
-    pub token: String,
+    pub token: Secret,
     /// The source to listen on.
     pub source: String,
-    /// How the relay answers this source's senders.
-    pub mode: Mode,
     /// A stable id for this agent installation; its cursor is kept under it.
     pub agent_id: String,
     /// The last sequence this agent acknowledged on this source, if it remembers one; the relay
@@ -131,9 +140,6 @@ pub struct Hello {
     pub since: Option<Since>,
     /// How many unacknowledged events the relay may have in flight to this agent.
     pub window: u32,
-    /// In proxy mode, how long the relay waits for the agent's answer, in milliseconds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub proxy_deadline_ms: Option<u64>,
 }
 
 /// Frames the agent sends.
@@ -162,7 +168,7 @@ pub enum RelayMessage {
     Welcome {
         /// The source.
         source: String,
-        /// The mode now in force for the source.
+        /// The source's mode (its setting on the relay).
         mode: Mode,
         /// The URL senders post to, e.g. `https://relay.example.com/h/okta`.
         public_url: String,
@@ -174,19 +180,7 @@ pub enum RelayMessage {
         resume_from: u64,
     },
     /// One webhook request, sent in sequence order.
-    Event {
-        /// Position in the source's log, strictly increasing.
-        seq: u64,
-        /// The event's id.
-        id: EventId,
-        /// When the relay received it, in milliseconds since the Unix epoch.
-        received_at_ms: u64,
-        /// True when Okta redelivered an event already logged (same `eventId` or `uuid`s).
-        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-        duplicate: bool,
-        /// The request as the sender sent it.
-        request: HttpRequest,
-    },
+    Event(Event),
     /// The relay answered an Okta verification challenge for this source itself.
     Verification {
         /// When, in milliseconds since the Unix epoch.

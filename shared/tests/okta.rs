@@ -203,6 +203,7 @@ fn dedup_keys_cover_both_spellings() {
     assert_eq!(
         dedup_keys(&bytes(&body)),
         DedupKeys {
+            hook_type: Some("com.okta.event_hook".into()),
             event_id: Some("85b60edb-4263-4e13-993b-818e26201052".into()),
             uuids: vec!["u1".into(), "u2".into()],
         }

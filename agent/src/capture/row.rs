@@ -162,7 +162,7 @@ fn outcome_values(outcome: Option<&DeliveryOutcome>) -> anyhow::Result<[Param<'_
     let Some(o) = outcome else {
         return Ok([null(), null(), null(), null(), null()]);
     };
-    let (status, headers, body) = match &o.response {
+    let (status, headers, body) = match o.response() {
         Some(r) => (
             owned(Value::Integer(i64::from(r.status))),
             owned(Value::Text(headers_json(&r.headers)?)),
@@ -170,13 +170,13 @@ fn outcome_values(outcome: Option<&DeliveryOutcome>) -> anyhow::Result<[Param<'_
         ),
         None => (null(), null(), null()),
     };
-    let error = match &o.error {
+    let error = match o.error() {
         Some(e) => owned(Value::Text(
             serde_json::to_string(e).context("encoding the delivery error")?,
         )),
         None => null(),
     };
-    Ok([status, headers, body, error, owned(int(o.duration_us)?)])
+    Ok([status, headers, body, error, owned(int(o.duration_us())?)])
 }
 
 /// Reads a capture from a row selected with [`COLUMNS`].
@@ -207,10 +207,12 @@ pub(super) fn from_row(row: &Row<'_>) -> anyhow::Result<Capture> {
                     .map(|e| serde_json::from_str::<DeliveryError>(&e))
                     .transpose()
                     .context("decoding the delivery error")?;
-                Some(DeliveryOutcome {
-                    response,
-                    error,
-                    duration_us,
+                Some(match (response, error) {
+                    (Some(response), _) => DeliveryOutcome::answered(response, duration_us),
+                    (None, error) => DeliveryOutcome::failed(
+                        error.unwrap_or_else(|| DeliveryError::Other("no answer recorded".into())),
+                        duration_us,
+                    ),
                 })
             }
         };

@@ -32,10 +32,11 @@ pub(crate) async fn run_listen(data: &Option<PathBuf>, args: ListenArgs) -> anyh
     let store = open_store(data)?;
     let shutdown = CancellationToken::new();
     let saved = AgentConfig::load(&AgentConfig::default_path())?;
-    let relay = args.relay.or(saved.relay);
-    let token = args.token.or(saved.token);
+    let relay = args.relay.clone().or(saved.relay);
+    let token = args.token.clone().or(saved.token);
     let (relay_url, token, cursor_key, _embedded) = match relay {
         Some(url) => {
+            refuse_source_settings(&args)?;
             let token = token.context(
                 "--token (or HOOKRELAY_TOKEN) is required with --relay; create one with `relay token create --source NAME`",
             )?;
@@ -43,9 +44,11 @@ pub(crate) async fn run_listen(data: &Option<PathBuf>, args: ListenArgs) -> anyh
             (url, token, key, None)
         }
         None => {
+            let settings = embedded_settings(&args)?;
             let emb = crate::embedded::start(
                 args.embedded_port,
                 &args.source,
+                &settings,
                 relay::Config::default(),
                 shutdown.clone(),
             )
@@ -57,7 +60,7 @@ pub(crate) async fn run_listen(data: &Option<PathBuf>, args: ListenArgs) -> anyh
             if let Err(e) = std::fs::write(&url_file, &emb.url) {
                 tracing::warn!(error = %e, "could not record the embedded relay URL");
             }
-            (emb.url.clone(), emb.token.clone(), key, Some(emb))
+            (emb.url.clone(), emb.token.clone().into(), key, Some(emb))
         }
     };
     let opts = ListenOptions {
@@ -68,9 +71,8 @@ pub(crate) async fn run_listen(data: &Option<PathBuf>, args: ListenArgs) -> anyh
             insecure: args.insecure,
             ..LinkOptions::default()
         },
-        token,
+        token: token.into(),
         source: args.source,
-        mode: args.mode,
         target,
         deliver: DeliverOptions {
             timeout: Duration::from_millis(args.timeout_ms),
@@ -80,7 +82,6 @@ pub(crate) async fn run_listen(data: &Option<PathBuf>, args: ListenArgs) -> anyh
         concurrency: args.concurrency,
         since,
         drop_duplicates: args.drop_duplicates,
-        proxy_deadline_ms: args.proxy_deadline_ms,
         cursor_key,
     };
     let (tx, rx) = mpsc::channel(4096);
@@ -90,12 +91,6 @@ pub(crate) async fn run_listen(data: &Option<PathBuf>, args: ListenArgs) -> anyh
             deliverer: Deliverer::new(&opts.deliver),
             target: opts.target.clone(),
             source: opts.source.clone(),
-            mode: opts.mode,
-            public_url: format!(
-                "{}/h/{}",
-                opts.link.relay_url.trim_end_matches('/'),
-                opts.source
-            ),
         };
         let listener = tokio::spawn(listen(opts, store, tx.clone(), shutdown.clone()));
         let shown = crate::tui::run_terminal(ctx, rx, tx, shutdown.clone()).await;
@@ -127,6 +122,35 @@ pub(crate) async fn run_listen(data: &Option<PathBuf>, args: ListenArgs) -> anyh
         let _ = std::fs::remove_file(crate::commands::embedded_url_file(&data_dir(data)));
     }
     result
+}
+
+/// `--mode` and `--proxy-deadline-ms` configure the embedded relay's source. A relay of your
+/// own keeps them as the source's settings, so one agent's flags never change what senders get.
+fn refuse_source_settings(args: &ListenArgs) -> anyhow::Result<()> {
+    let flag = match (args.mode, args.proxy_deadline_ms) {
+        (Some(_), _) => "--mode",
+        (None, Some(_)) => "--proxy-deadline-ms",
+        (None, None) => return Ok(()),
+    };
+    anyhow::bail!(
+        "{flag} configures the embedded relay only; on the relay at --relay the mode and proxy \
+         deadline are the source's settings: run `relay source set {} --mode auto|ack|proxy \
+         --proxy-deadline-ms N` where that relay keeps its data",
+        args.source
+    )
+}
+
+/// The embedded relay's source settings from `--mode` and `--proxy-deadline-ms`.
+fn embedded_settings(args: &ListenArgs) -> anyhow::Result<relay::store::SourceSettings> {
+    let proxy_deadline_ms = args
+        .proxy_deadline_ms
+        .map(relay::admin::validate_proxy_deadline)
+        .transpose()?;
+    Ok(relay::store::SourceSettings {
+        mode: args.mode.unwrap_or_default(),
+        proxy_deadline_ms,
+        ..Default::default()
+    })
 }
 
 pub(crate) fn uuid_like() -> String {

@@ -170,9 +170,12 @@ pub struct ListenArgs {
     /// Source to listen on.
     #[arg(long, env = "HOOKRELAY_SOURCE", default_value = "okta")]
     pub source: String,
-    /// ack: the relay answers 200 at once; proxy: the sender gets the local answer.
-    #[arg(long, env = "HOOKRELAY_MODE", default_value = "ack")]
-    pub mode: Mode,
+    /// How the embedded relay answers senders: auto (default: Okta inline hooks get the local
+    /// answer, everything else 200 once stored), ack (always 200 once stored) or proxy (always
+    /// the local answer). Only for the embedded relay: on a relay of your own the mode is the
+    /// source's setting, `relay source set NAME --mode …`.
+    #[arg(long, env = "HOOKRELAY_MODE")]
+    pub mode: Option<Mode>,
     /// Output: tui when stdout is a terminal, compact otherwise.
     #[arg(long, value_enum, env = "HOOKRELAY_OUTPUT")]
     pub output: Option<Output>,
@@ -182,15 +185,17 @@ pub struct ListenArgs {
     /// Local service timeout in milliseconds.
     #[arg(long, default_value_t = 30_000)]
     pub timeout_ms: u64,
-    /// Proxy-mode deadline in milliseconds (how long the relay waits for the local answer).
+    /// How long the embedded relay lets a proxied sender wait for the local answer, in
+    /// milliseconds (100-30000). Only for the embedded relay: on a relay of your own use
+    /// `relay source set NAME --proxy-deadline-ms N`.
     #[arg(long)]
     pub proxy_deadline_ms: Option<u64>,
     /// Unacknowledged events in flight.
     #[arg(long, default_value_t = shared::protocol::DEFAULT_WINDOW)]
     pub window: u32,
-    /// Deliveries to the local service at once [default: 1 in ack mode — one at a time, in the
-    /// order the relay received them —, 16 in proxy mode, where each sender waits for its own
-    /// answer]. Okta itself promises no order.
+    /// Acknowledged events delivered to the local service at once [default: 1 — one at a time,
+    /// in the order the relay received them]. Proxied events (a sender waits for each answer)
+    /// are always delivered at once, up to 16 or this many. Okta itself promises no order.
     #[arg(long, env = "HOOKRELAY_CONCURRENCY",
           value_parser = clap::builder::ValueParser::new(clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1024)))]
     pub concurrency: Option<usize>,
@@ -263,7 +268,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let c =
                 crate::replay::replay(&store, &deliverer, &target, &original, edited, None).await?;
             println!("{}  {}", c.id, output::compact_line(&c));
-            if c.outcome.as_ref().and_then(|o| o.error.as_ref()).is_some() {
+            if c.outcome.as_ref().and_then(|o| o.error()).is_some() {
                 anyhow::bail!("replay failed");
             }
             Ok(())

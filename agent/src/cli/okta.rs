@@ -31,11 +31,11 @@ pub(crate) async fn run_trigger(data: &Option<PathBuf>, t: TriggerCli) -> anyhow
     };
     let mut failed = 0;
     crate::commands::trigger::trigger(&args, |s| {
-        let result = match (&s.outcome.response, &s.outcome.error) {
+        let result = match (s.outcome.response(), s.outcome.error()) {
             (Some(r), _) => format!(
                 "{} in {:.1} ms",
                 r.status,
-                s.outcome.duration_us as f64 / 1000.0
+                s.outcome.duration_us() as f64 / 1000.0
             ),
             (None, Some(e)) => {
                 failed += 1;
@@ -44,7 +44,7 @@ pub(crate) async fn run_trigger(data: &Option<PathBuf>, t: TriggerCli) -> anyhow
             (None, None) => "no answer".into(),
         };
         println!("POST {url}  {}  → {result}", s.types.join(", "));
-        if let Some(r) = &s.outcome.response {
+        if let Some(r) = s.outcome.response() {
             if !(200..300).contains(&r.status) {
                 failed += 1;
             }

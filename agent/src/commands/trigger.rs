@@ -101,7 +101,7 @@ pub async fn trigger(
             }
         };
         let outcome = deliverer.deliver(&args.url, &request).await;
-        let warnings = match (&args.inline, &outcome.response) {
+        let warnings = match (&args.inline, outcome.response()) {
             (Some(_), Some(resp)) => {
                 let mut w = check_inline_response(resp.body.as_bytes());
                 if resp.body.is_empty() && resp.status == 200 {
@@ -111,10 +111,10 @@ pub async fn trigger(
                             .into(),
                     );
                 }
-                if outcome.duration_us > 1_000_000 {
+                if outcome.duration_us() > 1_000_000 {
                     w.push(format!(
                         "the round trip took {} ms: Okta allows 3,000 ms for the whole inline hook",
-                        outcome.duration_us / 1000
+                        outcome.duration_us() / 1000
                     ));
                 }
                 w

@@ -52,7 +52,7 @@ fn to_entry(c: &Capture) -> anyhow::Result<Entry> {
     let wait_ms = c
         .outcome
         .as_ref()
-        .map_or(0.0, |o| o.duration_us as f64 / 1000.0);
+        .map_or(0.0, |o| o.duration_us() as f64 / 1000.0);
     let req = &c.request;
     let post_data = (!req.body.is_empty()).then(|| {
         let (text, encoding) = encode_body(&req.body);
@@ -88,7 +88,7 @@ fn to_entry(c: &Capture) -> anyhow::Result<Entry> {
         headers_size: -1,
         body_size: req.body.len() as i64,
     };
-    let answer = c.outcome.as_ref().and_then(|o| o.response.as_ref());
+    let answer = c.outcome.as_ref().and_then(|o| o.response());
     let response = match answer {
         Some(r) => {
             let (text, encoding) = encode_body(&r.body);
@@ -118,7 +118,7 @@ fn to_entry(c: &Capture) -> anyhow::Result<Entry> {
             status_text: c
                 .outcome
                 .as_ref()
-                .and_then(|o| o.error.as_ref())
+                .and_then(|o| o.error())
                 .map(|e| e.to_string())
                 .unwrap_or_default(),
             http_version: HTTP_VERSION.into(),
@@ -160,9 +160,9 @@ fn to_entry(c: &Capture) -> anyhow::Result<Entry> {
             duplicate: c.duplicate,
             replay_of: c.replay_of,
             outcome: c.outcome.as_ref().map(|o| ExtraOutcome {
-                duration_us: o.duration_us,
-                has_response: o.response.is_some(),
-                error: o.error.clone(),
+                duration_us: o.duration_us(),
+                has_response: o.response().is_some(),
+                error: o.error().cloned(),
             }),
         }),
     })
@@ -221,14 +221,14 @@ fn from_entry(e: Entry) -> anyhow::Result<Capture> {
     };
     let outcome = match x.outcome {
         None => None,
-        Some(o) => Some(DeliveryOutcome {
-            response: match (o.has_response, response) {
-                (false, _) => None,
-                (true, Some(r)) => Some(r),
-                (true, None) => bail!("response.status {} is not a status code", e.response.status),
-            },
-            error: o.error,
-            duration_us: o.duration_us,
+        Some(o) => Some(match (o.has_response, response) {
+            (true, Some(r)) => DeliveryOutcome::answered(r, o.duration_us),
+            (true, None) => bail!("response.status {} is not a status code", e.response.status),
+            (false, _) => DeliveryOutcome::failed(
+                o.error
+                    .unwrap_or_else(|| DeliveryError::Other("no answer recorded".into())),
+                o.duration_us,
+            ),
         }),
     };
     Ok(Capture {
@@ -280,13 +280,12 @@ fn foreign(
     } else {
         0
     };
-    let error = response
-        .is_none()
-        .then(|| DeliveryError::Other("no response in the HAR file".into()));
-    let outcome = DeliveryOutcome {
-        response,
-        error,
-        duration_us,
+    let outcome = match response {
+        Some(response) => DeliveryOutcome::answered(response, duration_us),
+        None => DeliveryOutcome::failed(
+            DeliveryError::Other("no response in the HAR file".into()),
+            duration_us,
+        ),
     };
     Capture {
         id: EventId::new(),

@@ -111,10 +111,10 @@ fn verification_request(challenge: &str, auth: Option<(&str, &str)>) -> HttpRequ
 
 /// Whether one answer passes, and if not whether Okta would try again.
 fn judge(challenge: &str, outcome: &DeliveryOutcome) -> (Result<String, String>, bool) {
-    let ms = outcome.duration_us / 1000;
-    let Some(resp) = &outcome.response else {
-        let retry = !matches!(outcome.error, Some(DeliveryError::InvalidRequest(_)));
-        let why = match &outcome.error {
+    let ms = outcome.duration_us() / 1000;
+    let Some(resp) = outcome.response() else {
+        let retry = !matches!(outcome.error(), Some(DeliveryError::InvalidRequest(_)));
+        let why = match outcome.error() {
             Some(DeliveryError::Timeout(t)) => {
                 format!("no answer within {t} ms (Okta waits 3 s)")
             }

@@ -55,11 +55,10 @@ pub fn response_lines(c: &Capture) -> Vec<Line<'static>> {
         };
         return vec![Line::styled(text, DIM)];
     };
-    let took = Span::styled(format!("  in {}", duration(outcome.duration_us)), DIM);
-    let Some(resp) = &outcome.response else {
+    let took = Span::styled(format!("  in {}", duration(outcome.duration_us())), DIM);
+    let Some(resp) = outcome.response() else {
         let err = outcome
-            .error
-            .as_ref()
+            .error()
             .map(|e| e.to_string())
             .unwrap_or_else(|| "no answer".into());
         return vec![Line::from(vec![

@@ -118,7 +118,7 @@ impl Effects {
         .await?;
         let result = match (
             done.status(),
-            done.outcome.as_ref().and_then(|o| o.error.as_ref()),
+            done.outcome.as_ref().and_then(|o| o.error()),
         ) {
             (Some(s), _) => s.to_string(),
             (None, Some(e)) => e.to_string(),

@@ -59,10 +59,6 @@ pub struct TuiContext {
     pub target: Target,
     /// The relay source.
     pub source: String,
-    /// Delivery mode.
-    pub mode: shared::Mode,
-    /// The URL senders post to.
-    pub public_url: String,
 }
 
 /// Restores the terminal when dropped, whatever way the dashboard ends.
@@ -137,7 +133,7 @@ async fn run_loop<B: Backend, S>(
 where
     S: Stream<Item = std::io::Result<Event>> + Unpin,
 {
-    let mut state = AppState::new(&ctx.public_url, &ctx.target.url(), &ctx.source, ctx.mode);
+    let mut state = AppState::new("", &ctx.target.url(), &ctx.source, shared::Mode::default());
     let size = terminal.size().context("reading the terminal size")?;
     update(&mut state, Action::Resize(size.width, size.height));
     update(&mut state, Action::Tick(now_ms()));

@@ -70,8 +70,8 @@ impl Row {
     /// Records the local service's answer (or the failure).
     pub fn apply_outcome(&mut self, o: &DeliveryOutcome) {
         self.status = o.status();
-        self.duration_us = Some(o.duration_us);
-        self.error = o.error.as_ref().map(|e| e.to_string());
+        self.duration_us = Some(o.duration_us());
+        self.error = o.error().map(|e| e.to_string());
         self.pending = false;
     }
 

@@ -93,26 +93,28 @@ fn reduce(state: &mut AppState, action: Action) -> Option<Effect> {
 
 fn on_net(state: &mut AppState, ev: AgentEvent) -> Option<Effect> {
     match ev {
-        AgentEvent::Started {
-            public_url,
-            target,
-            source,
-            mode,
-        } => {
-            state.public_url = public_url;
+        AgentEvent::Started { target, source } => {
             state.target = target;
             state.source = source;
-            state.mode = mode;
         }
         AgentEvent::State(conn) => {
             state.conn = conn;
             state.conn_changed_ms = state.now_ms;
         }
-        AgentEvent::Welcome { backlog, .. } => state.backlog = Some(backlog),
+        AgentEvent::Welcome {
+            backlog,
+            public_url,
+            mode,
+            ..
+        } => {
+            state.backlog = Some(backlog);
+            state.public_url = public_url;
+            state.mode = mode;
+        }
         AgentEvent::Captured(c) => {
             let reload = state.detail.as_ref().is_some_and(|d| d.id == c.id);
             note_body(state, c.id, c.request.body.as_bytes());
-            if let Some(r) = c.outcome.as_ref().and_then(|o| o.response.as_ref()) {
+            if let Some(r) = c.outcome.as_ref().and_then(|o| o.response()) {
                 note_body(state, c.id, r.body.as_bytes());
             }
             add_row(state, Row::from_capture(&c));
@@ -126,7 +128,7 @@ fn on_net(state: &mut AppState, ev: AgentEvent) -> Option<Effect> {
             answered_at_ms,
             outcome,
         } => {
-            if let Some(r) = &outcome.response {
+            if let Some(r) = outcome.response() {
                 note_body(state, id, r.body.as_bytes());
             }
             let mut finished = None;

@@ -4,7 +4,7 @@
 pub mod log;
 pub mod sqlite;
 
-use shared::{EventId, HttpRequest, Mode};
+use shared::{Event, Mode};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -33,22 +33,18 @@ impl From<rusqlite::Error> for StoreError {
 /// Result of store operations.
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// An event to append.
+/// An event to append, with what the store needs to know about it beyond the event itself.
 #[derive(Clone, Debug)]
 pub struct NewEvent {
-    /// The id assigned at ingress.
-    pub id: EventId,
-    /// When the relay received it.
-    pub received_at_ms: u64,
-    /// The request exactly as sent.
-    pub request: HttpRequest,
+    /// The event; its `seq` and `duplicate` are decided by the store on append.
+    pub event: Event,
     /// Okta's `eventId`, when the body is an Okta hook.
     pub okta_event_id: Option<String>,
     /// Okta's `data.events[].uuid`s.
     pub okta_uuids: Vec<String>,
-    /// Its sender's `2xx` promises a later delivery (ack mode), so under `--sync full` it is
-    /// on disk first. A proxy-mode answer comes from the delivery itself and waits only for
-    /// the log write.
+    /// Its sender's `2xx` promises a later delivery (acknowledged, not proxied), so under
+    /// `--sync full` it is on disk first. A proxied event's answer comes from the delivery
+    /// itself and waits only for the log write.
     pub needs_disk: bool,
 }
 
@@ -61,91 +57,116 @@ pub struct Appended {
     pub duplicate: bool,
 }
 
-/// An event read back from the log.
-#[derive(Clone, Debug)]
+/// An event read back from the log, with its wire frame.
+#[derive(Debug)]
 pub struct StoredEvent {
-    /// Position in the source's log.
-    pub seq: u64,
-    /// Its id.
-    pub id: EventId,
-    /// When the relay received it.
-    pub received_at_ms: u64,
-    /// Marked as an Okta redelivery.
-    pub duplicate: bool,
-    /// The request.
-    pub request: HttpRequest,
+    /// The event.
+    pub event: Event,
     /// Its wire frame, once encoded (the log keeps events as frames, so reading one back or
     /// logging it encodes it already): sent to every agent without another copy.
-    pub frame: std::sync::OnceLock<bytes::Bytes>,
+    frame: std::sync::OnceLock<bytes::Bytes>,
 }
 
 impl StoredEvent {
+    /// An event whose frame is not encoded yet.
+    pub fn new(event: Event) -> Self {
+        StoredEvent {
+            event,
+            frame: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// An event together with its already encoded frame.
+    pub fn with_frame(event: Event, frame: bytes::Bytes) -> Self {
+        StoredEvent {
+            event,
+            frame: std::sync::OnceLock::from(frame),
+        }
+    }
+
     /// The event's binary wire frame, encoded at most once.
     pub fn frame(&self) -> bytes::Bytes {
         self.frame
-            .get_or_init(|| {
-                shared::frame::encode_event(
-                    self.seq,
-                    self.id,
-                    self.received_at_ms,
-                    self.duplicate,
-                    &self.request,
-                )
-                .into()
-            })
+            .get_or_init(|| shared::frame::encode_event(&self.event).into())
             .clone()
+    }
+}
+
+/// A stored event reads as its event (its frame is a cache of it).
+impl std::ops::Deref for StoredEvent {
+    type Target = Event;
+    fn deref(&self) -> &Event {
+        &self.event
     }
 }
 
 /// Events are equal when what they say is; a cached frame does not count.
 impl PartialEq for StoredEvent {
     fn eq(&self, other: &Self) -> bool {
-        (
-            self.seq,
-            self.id,
-            self.received_at_ms,
-            self.duplicate,
-            &self.request,
-        ) == (
-            other.seq,
-            other.id,
-            other.received_at_ms,
-            other.duplicate,
-            &other.request,
-        )
+        self.event == other.event
     }
 }
 
 impl Eq for StoredEvent {}
 
-/// A source: a named webhook endpoint `/h/{name}`.
+/// A source: a named webhook endpoint `/h/{name}`, and its settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SourceInfo {
     /// Its name.
     pub name: String,
-    /// How senders are answered (set by the latest agent hello).
+    /// How it behaves.
+    pub settings: SourceSettings,
+}
+
+/// A source's settings. They live in the store, are read through
+/// [`crate::state::RelayState::source_info`] and change only through `relay source set` (and
+/// the embedded relay's start-up): never through an agent.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SourceSettings {
+    /// How senders are answered.
     pub mode: Mode,
+    /// How long a proxied sender waits for the local answer; `None`: the relay's
+    /// `--proxy-deadline-ms`.
+    pub proxy_deadline_ms: Option<u64>,
     /// The header every sender must present, if any.
     pub sender_auth: Option<SenderAuth>,
+    /// Days delivered events are kept; `None`: the relay's `--retention-days`.
+    pub retention_days: Option<u64>,
+    /// Events kept at most; `None`: the relay's `--retention-events`.
+    pub retention_events: Option<u64>,
+}
+
+/// Proxy deadlines a source may set, in milliseconds: long enough for a round trip over a slow
+/// link, short enough to fit Okta's 3 s and any sender's patience.
+pub const PROXY_DEADLINE_RANGE_MS: std::ops::RangeInclusive<u64> = 100..=30_000;
+
+impl SourceSettings {
+    /// The proxy deadline in force, given the relay's default.
+    pub fn proxy_deadline(&self, default: std::time::Duration) -> std::time::Duration {
+        self.proxy_deadline_ms
+            .map_or(default, std::time::Duration::from_millis)
+    }
+
+    /// The retention in force, given the relay's defaults.
+    pub fn retention(&self, default: Retention) -> Retention {
+        Retention {
+            max_age_ms: self
+                .retention_days
+                .map_or(default.max_age_ms, |d| d.saturating_mul(24 * 3600 * 1000)),
+            max_events: self.retention_events.unwrap_or(default.max_events),
+            max_bytes: default.max_bytes,
+        }
+    }
 }
 
 /// A header a sender must present verbatim (Okta's *Authentication field* and *secret*).
 /// `Debug` never shows the value.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SenderAuth {
     /// Header name, e.g. `Authorization` (matched case-insensitively).
     pub name: String,
     /// The exact value (a shared secret; compared in constant time).
-    pub value: String,
-}
-
-impl std::fmt::Debug for SenderAuth {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SenderAuth")
-            .field("name", &self.name)
-            .field("value", &"<redacted>")
-            .finish()
-    }
+    pub value: shared::Secret,
 }
 
 /// An agent token's public record (the secret is never stored, only its hash).
@@ -250,12 +271,10 @@ pub trait Store: Send + Sync + 'static {
     fn source(&self, name: &str) -> StoreResult<Option<SourceInfo>>;
     /// All sources.
     fn sources(&self) -> StoreResult<Vec<SourceInfo>>;
-    /// Creates the source if needed.
+    /// Creates the source with default settings if it does not exist.
     fn ensure_source(&self, name: &str) -> StoreResult<()>;
-    /// Sets the source's mode.
-    fn set_mode(&self, name: &str, mode: Mode) -> StoreResult<()>;
-    /// Sets (or with `None` clears) the header senders of `name` must present.
-    fn set_sender_auth(&self, name: &str, auth: Option<&SenderAuth>) -> StoreResult<()>;
+    /// Creates the source if needed and replaces its settings.
+    fn set_settings(&self, name: &str, settings: &SourceSettings) -> StoreResult<()>;
     /// Bytes the store occupies on disk (approximately).
     fn size_bytes(&self) -> StoreResult<u64>;
     /// Stores a token by the hash of its secret.
@@ -266,8 +285,8 @@ pub trait Store: Send + Sync + 'static {
     fn tokens(&self) -> StoreResult<Vec<TokenInfo>>;
     /// Deletes a token; false when it did not exist.
     fn revoke_token(&self, id: &str) -> StoreResult<bool>;
-    /// Applies retention; returns what it removed.
-    fn prune(&self, now_ms: u64, retention: Retention) -> StoreResult<PruneReport>;
+    /// Applies retention (`default`, or a source's own settings); returns what it removed.
+    fn prune(&self, now_ms: u64, default: Retention) -> StoreResult<PruneReport>;
     /// Event count and body bytes of a source.
     fn stats(&self, source: &str) -> StoreResult<(u64, u64)>;
 }

@@ -1,5 +1,6 @@
-//! The ids that mark an Okta redelivery, read on every webhook the relay takes in: a single
-//! pass over the body that keeps two fields and skips the rest without building it.
+//! The ids that mark an Okta redelivery and the hook's type, read on every webhook the relay
+//! takes in: a single pass over the body that keeps three fields and skips the rest without
+//! building it.
 
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
@@ -9,13 +10,24 @@ use std::fmt;
 /// event again under a new one, keeping its `uuid`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DedupKeys {
+    /// The envelope's `eventType`, e.g. `com.okta.event_hook` (read in the same pass, since
+    /// whether a sender waits for the answer depends on it: see [`DedupKeys::is_inline_hook`]).
+    pub hook_type: Option<String>,
     /// The envelope's `eventId` (or `eventID`).
     pub event_id: Option<String>,
     /// `data.events[].uuid`, in order.
     pub uuids: Vec<String>,
 }
 
-/// The `eventId` and event `uuid`s of a hook body, empty when it has none. As loose as the
+impl DedupKeys {
+    /// True for an Okta inline hook (`com.okta.*` other than `com.okta.event_hook`): Okta
+    /// blocks a user's flow until it gets the local service's answer.
+    pub fn is_inline_hook(&self) -> bool {
+        matches!(&self.hook_type, Some(t) if t.starts_with("com.okta.") && t != super::EVENT_HOOK_TYPE)
+    }
+}
+
+/// The `eventType`, `eventId` and event `uuid`s of a hook body, empty when it has none. As loose as the
 /// summary: a field of an unexpected type is skipped, not an error.
 pub fn dedup_keys(body: &[u8]) -> DedupKeys {
     if !may_name_keys(body) {
@@ -27,7 +39,8 @@ pub fn dedup_keys(body: &[u8]) -> DedupKeys {
     }
 }
 
-/// Whether `body` could name `eventId`, `eventID` or `uuid`: a member name appears in the bytes
+/// Whether `body` could name `eventId`, `eventID`, `uuid` or an Okta hook type (`com.okta.`, so
+/// an inline hook without an `eventId` is still recognised): a member name appears in the bytes
 /// as itself unless written with `\u` escapes. A body with none of these strings has no keys
 /// whatever it is, so the parse (a quarter of the relay's instructions on a 3.7 KB GitHub-style
 /// webhook) is skipped; the substring search covers a few bytes per instruction.
@@ -35,8 +48,9 @@ fn may_name_keys(body: &[u8]) -> bool {
     use memchr::memmem::Finder;
     use std::sync::LazyLock;
     // Built once: building the finders on every call doubled the cost of this check.
-    static NEEDLES: LazyLock<[Finder<'static>; 4]> =
-        LazyLock::new(|| [&b"eventId"[..], b"eventID", b"uuid", b"\\u"].map(Finder::new));
+    static NEEDLES: LazyLock<[Finder<'static>; 5]> = LazyLock::new(|| {
+        [&b"eventId"[..], b"eventID", b"uuid", b"com.okta.", b"\\u"].map(Finder::new)
+    });
     NEEDLES.iter().any(|needle| needle.find(body).is_some())
 }
 
@@ -92,11 +106,12 @@ impl<'de> Deserialize<'de> for Envelope {
             }
             visit_other_as!(Envelope(None));
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Envelope, A::Error> {
-                let (mut id, mut old_id, mut uuids) = (None, None, Vec::new());
+                let (mut id, mut old_id, mut uuids, mut hook_type) = (None, None, Vec::new(), None);
                 while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
                     match key.as_ref() {
                         "eventId" => id = map.next_value::<Text>()?.0,
                         "eventID" => old_id = map.next_value::<Text>()?.0,
+                        "eventType" => hook_type = map.next_value::<Text>()?.0,
                         "data" => uuids = map.next_value::<Data>()?.0,
                         _ => {
                             map.next_value::<IgnoredAny>()?;
@@ -104,6 +119,7 @@ impl<'de> Deserialize<'de> for Envelope {
                     }
                 }
                 Ok(Envelope(Some(DedupKeys {
+                    hook_type,
                     event_id: id.or(old_id),
                     uuids,
                 })))

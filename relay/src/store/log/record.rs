@@ -37,14 +37,7 @@ pub(super) fn encode(out: &mut Vec<u8>, ev: &StoredEvent, keys: Option<&str>) ->
     out.extend_from_slice(&(ev.request.body.len() as u32).to_le_bytes());
     out.extend_from_slice(&(keys.len() as u32).to_le_bytes());
     out.extend_from_slice(keys.as_bytes());
-    shared::frame::encode_event_into(
-        out,
-        ev.seq,
-        ev.id,
-        ev.received_at_ms,
-        ev.duplicate,
-        &ev.request,
-    );
+    shared::frame::encode_event_into(out, ev);
     let payload = start + PREFIX;
     let len = u32::try_from(out.len() - payload).expect("an event is far below 4 GiB");
     let crc = crc32fast::hash(&out[payload..]);
@@ -119,20 +112,7 @@ pub(super) fn decode(buf: &Bytes) -> Result<StoredEvent, Bad> {
     }
     let frame = buf.slice(frame_at..frame_end);
     match shared::frame::decode_relay_binary(frame.clone(), usize::MAX) {
-        Ok(shared::RelayMessage::Event {
-            seq,
-            id,
-            received_at_ms,
-            duplicate,
-            request,
-        }) => Ok(StoredEvent {
-            seq,
-            id,
-            received_at_ms,
-            duplicate,
-            request,
-            frame: frame.into(),
-        }),
+        Ok(shared::RelayMessage::Event(event)) => Ok(StoredEvent::with_frame(event, frame)),
         _ => Err(Bad::Corrupt("the event frame does not decode")),
     }
 }
@@ -157,11 +137,12 @@ fn payload(buf: &[u8]) -> Result<(&[u8], usize), Bad> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::{Blob, EventId, Header, HttpRequest};
+    use shared::{Blob, Event, EventId, Header, HttpRequest};
 
     fn event(seq: u64, body: &[u8]) -> StoredEvent {
-        StoredEvent {
+        StoredEvent::new(Event {
             seq,
+            proxied: false,
             id: EventId::new(),
             received_at_ms: 1_700_000_000_000 + seq,
             duplicate: seq.is_multiple_of(2),
@@ -176,8 +157,7 @@ mod tests {
                 ],
                 body: Blob::from(body),
             },
-            frame: Default::default(),
-        }
+        })
     }
 
     #[test]

@@ -2,11 +2,12 @@
 //! retention and segment files.
 
 use super::*;
-use shared::{Blob, EventId, Header, HttpRequest};
+use shared::{Blob, Event, EventId, Header, HttpRequest};
 
 fn event(seq: u64, body: Vec<u8>) -> StoredEvent {
-    StoredEvent {
+    StoredEvent::new(Event {
         seq,
+        proxied: false,
         id: EventId::new(),
         received_at_ms: 1_000 + seq,
         duplicate: false,
@@ -17,8 +18,7 @@ fn event(seq: u64, body: Vec<u8>) -> StoredEvent {
             headers: vec![Header::new("content-type", "application/json")],
             body: Blob::from(body),
         },
-        frame: Default::default(),
-    }
+    })
 }
 
 fn append(log: &EventLog, id: i64, events: &[StoredEvent]) {

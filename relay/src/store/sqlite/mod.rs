@@ -108,7 +108,6 @@ impl SqliteStore {
         let floors = schema::floors(&conn).with_context(ctx)?;
         let (log, recovered) =
             EventLog::open(&path.with_extension("events"), &floors, dedup::WINDOW)?;
-        schema::move_legacy_events(&conn, &log).with_context(ctx)?;
         let ids = schema::source_ids(&conn).with_context(ctx)?;
         let recorded = schema::recorded_heads(&conn).with_context(ctx)?;
         let mut initial = HashMap::new();
@@ -344,16 +343,8 @@ impl Store for SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn set_sender_auth(&self, name: &str, auth: Option<&SenderAuth>) -> StoreResult<()> {
-        self.ensure_source(name)?;
-        self.conn().execute(
-            "UPDATE sources SET auth_name = ?2, auth_value = ?3 WHERE name = ?1",
-            params![
-                name,
-                auth.map(|a| a.name.as_str()),
-                auth.map(|a| a.value.as_str())
-            ],
-        )?;
+    fn set_settings(&self, name: &str, settings: &SourceSettings) -> StoreResult<()> {
+        schema::write_settings(&self.conn(), name, settings)?;
         Ok(())
     }
 
@@ -370,15 +361,7 @@ impl Store for SqliteStore {
     fn ensure_source(&self, name: &str) -> StoreResult<()> {
         self.conn().execute(
             "INSERT OR IGNORE INTO sources(name, created_ms) VALUES (?1, ?2)",
-            params![name, crate::now_ms() as i64],
-        )?;
-        Ok(())
-    }
-
-    fn set_mode(&self, name: &str, mode: Mode) -> StoreResult<()> {
-        self.conn().execute(
-            "UPDATE sources SET mode = ?2 WHERE name = ?1",
-            params![name, mode.to_string()],
+            params![name, crate::clock::now_ms() as i64],
         )?;
         Ok(())
     }
@@ -428,7 +411,7 @@ impl Store for SqliteStore {
         }
         conn.execute(
             "UPDATE tokens SET last_used_ms = ?2 WHERE id = ?1",
-            params![info.id, crate::now_ms() as i64],
+            params![info.id, crate::clock::now_ms() as i64],
         )?;
         Ok(Some(info))
     }
@@ -457,9 +440,10 @@ impl Store for SqliteStore {
             > 0)
     }
 
-    fn prune(&self, now_ms: u64, retention: Retention) -> StoreResult<PruneReport> {
+    fn prune(&self, now_ms: u64, default: Retention) -> StoreResult<PruneReport> {
         let mut report = PruneReport::default();
         for source in self.sources()? {
+            let retention = source.settings.retention(default);
             let Some(id) = self.source_id(&source.name)? else {
                 continue;
             };

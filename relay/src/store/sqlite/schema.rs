@@ -1,11 +1,8 @@
-//! The SQLite side of the relay's store (sources, tokens, cursors, heads, retention floors):
-//! opening a connection, the schema, and moving events out of the tables earlier relays kept
-//! them in.
+//! The SQLite side of the relay's store (sources and their settings, tokens, cursors, heads,
+//! retention floors): opening a connection, the versioned schema, and source rows.
 
-use crate::store::log::EventLog;
-use crate::store::{SenderAuth, SourceInfo, StoredEvent, SyncMode};
+use crate::store::{SenderAuth, SourceInfo, SourceSettings, SyncMode};
 use rusqlite::{params, Connection};
-use shared::{Header, HttpRequest};
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -22,11 +19,22 @@ pub(super) fn connect(path: &Path, sync: SyncMode) -> rusqlite::Result<Connectio
     Ok(conn)
 }
 
-/// Creates or upgrades the schema.
-pub(super) fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+/// The schema version this relay writes (SQLite's `user_version`).
+const SCHEMA_VERSION: i64 = 1;
+
+/// Creates or upgrades the schema; refuses one written by a newer relay.
+pub(super) fn migrate(conn: &Connection) -> anyhow::Result<()> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version > SCHEMA_VERSION {
+        anyhow::bail!(
+            "this store was written by a newer relay (schema version {version}; this relay \
+             knows up to {SCHEMA_VERSION}): upgrade the relay"
+        );
+    }
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS sources(
-            name TEXT PRIMARY KEY, mode TEXT NOT NULL DEFAULT 'ack', created_ms INTEGER NOT NULL);
+            name TEXT PRIMARY KEY, mode TEXT NOT NULL DEFAULT 'auto', created_ms INTEGER NOT NULL,
+            auth_name TEXT, auth_value TEXT);
          CREATE TABLE IF NOT EXISTS heads(source TEXT PRIMARY KEY, seq INTEGER NOT NULL);
          CREATE TABLE IF NOT EXISTS log_floors(source_id INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
          CREATE TABLE IF NOT EXISTS cursors(agent_id TEXT NOT NULL, source TEXT NOT NULL,
@@ -35,15 +43,17 @@ pub(super) fn migrate(conn: &Connection) -> rusqlite::Result<()> {
             source TEXT NOT NULL, hash BLOB NOT NULL UNIQUE, created_ms INTEGER NOT NULL,
             last_used_ms INTEGER);",
     )?;
-    let has_auth: bool = conn.query_row(
-        "SELECT COUNT(*) > 0 FROM pragma_table_info('sources') WHERE name = 'auth_name'",
-        [],
-        |r| r.get(0),
-    )?;
-    if !has_auth {
+    if version < 1 {
+        // Version 1: a source's settings are the operator's (`relay source set`). The mode
+        // stored before was whichever agent connected last, so it starts again from `auto`.
         conn.execute_batch(
-            "ALTER TABLE sources ADD COLUMN auth_name TEXT;
-             ALTER TABLE sources ADD COLUMN auth_value TEXT;",
+            "BEGIN;
+             ALTER TABLE sources ADD COLUMN proxy_deadline_ms INTEGER;
+             ALTER TABLE sources ADD COLUMN retention_days INTEGER;
+             ALTER TABLE sources ADD COLUMN retention_events INTEGER;
+             UPDATE sources SET mode = 'auto';
+             PRAGMA user_version = 1;
+             COMMIT;",
         )?;
     }
     Ok(())
@@ -70,87 +80,58 @@ pub(super) fn floors(conn: &Connection) -> rusqlite::Result<HashMap<i64, u64>> {
     rows.collect()
 }
 
-/// Moves events from the `events` table of earlier relays into the event log, then drops
-/// the table. Safe to repeat after a crash half-way: events the log already has are skipped.
-pub(super) fn move_legacy_events(conn: &Connection, log: &EventLog) -> anyhow::Result<()> {
-    let legacy: bool = conn.query_row(
-        "SELECT COUNT(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'events'",
-        [],
-        |r| r.get(0),
-    )?;
-    if !legacy {
-        return Ok(());
-    }
-    conn.execute(
-        "INSERT OR IGNORE INTO sources(name, created_ms) SELECT DISTINCT source, 0 FROM events",
-        [],
-    )?;
-    let mut stmt = conn.prepare(
-        "SELECT seq, id, received_at_ms, duplicate, method, path, query, headers, body
-         FROM events WHERE source = ?1 AND seq > ?2 ORDER BY seq",
-    )?;
-    for (source, id) in source_ids(conn)? {
-        let after = log.newest(id).unwrap_or(0);
-        let rows = stmt.query_map(params![source, after as i64], legacy_event)?;
-        let mut chunk = Vec::new();
-        for row in rows {
-            chunk.push(row?);
-            if chunk.len() == 1000 {
-                append_all(log, id, &chunk)?;
-                chunk.clear();
-            }
-        }
-        append_all(log, id, &chunk)?;
-    }
-    log.flush()?;
-    conn.execute_batch("DROP TABLE events; DROP TABLE IF EXISTS dedup;")?;
-    Ok(())
-}
-
-fn append_all(log: &EventLog, source_id: i64, events: &[StoredEvent]) -> std::io::Result<()> {
-    if events.is_empty() {
-        return Ok(());
-    }
-    let refs: Vec<(&StoredEvent, Option<&str>)> = events.iter().map(|e| (e, None)).collect();
-    log.append(source_id, &refs, false).map(drop)
-}
-
-fn legacy_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEvent> {
-    let id: String = r.get(1)?;
-    let headers: String = r.get(7)?;
-    let body: Vec<u8> = r.get(8)?;
-    let bad = |i: usize, e: String| {
-        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
-    };
-    Ok(StoredEvent {
-        seq: r.get::<_, i64>(0)? as u64,
-        id: id.parse().map_err(|e: uuid::Error| bad(1, e.to_string()))?,
-        received_at_ms: r.get::<_, i64>(2)? as u64,
-        duplicate: r.get(3)?,
-        request: HttpRequest {
-            method: r.get(4)?,
-            path: r.get(5)?,
-            query: r.get(6)?,
-            headers: serde_json::from_str::<Vec<Header>>(&headers)
-                .map_err(|e| bad(7, e.to_string()))?,
-            body: body.into(),
-        },
-        frame: Default::default(),
-    })
-}
-
 /// The columns [`row_to_source`] reads, in order.
-pub(super) const SOURCE_COLUMNS: &str = "name, mode, auth_name, auth_value";
+pub(super) const SOURCE_COLUMNS: &str =
+    "name, mode, auth_name, auth_value, proxy_deadline_ms, retention_days, retention_events";
 
 pub(super) fn row_to_source(r: &rusqlite::Row<'_>) -> rusqlite::Result<SourceInfo> {
     let auth_name: Option<String> = r.get(2)?;
     let auth_value: Option<String> = r.get(3)?;
+    let unsigned = |i: usize| -> rusqlite::Result<Option<u64>> {
+        Ok(r.get::<_, Option<i64>>(i)?.map(|v| v.max(0) as u64))
+    };
     Ok(SourceInfo {
         name: r.get(0)?,
-        mode: r.get::<_, String>(1)?.parse().unwrap_or_default(),
-        sender_auth: match (auth_name, auth_value) {
-            (Some(name), Some(value)) => Some(SenderAuth { name, value }),
-            _ => None,
+        settings: SourceSettings {
+            mode: r.get::<_, String>(1)?.parse().unwrap_or_default(),
+            sender_auth: match (auth_name, auth_value) {
+                (Some(name), Some(value)) => Some(SenderAuth {
+                    name,
+                    value: value.into(),
+                }),
+                _ => None,
+            },
+            proxy_deadline_ms: unsigned(4)?,
+            retention_days: unsigned(5)?,
+            retention_events: unsigned(6)?,
         },
     })
+}
+
+/// Creates `name` if needed and writes all of its settings.
+pub(super) fn write_settings(
+    conn: &Connection,
+    name: &str,
+    settings: &SourceSettings,
+) -> rusqlite::Result<()> {
+    let auth = settings.sender_auth.as_ref();
+    let signed = |v: Option<u64>| v.map(|v| v.min(i64::MAX as u64) as i64);
+    conn.execute(
+        "INSERT INTO sources(name, created_ms, mode, auth_name, auth_value, proxy_deadline_ms,
+            retention_days, retention_events) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT(name) DO UPDATE SET mode = excluded.mode, auth_name = excluded.auth_name,
+            auth_value = excluded.auth_value, proxy_deadline_ms = excluded.proxy_deadline_ms,
+            retention_days = excluded.retention_days, retention_events = excluded.retention_events",
+        params![
+            name,
+            crate::clock::now_ms() as i64,
+            settings.mode.to_string(),
+            auth.map(|a| a.name.as_str()),
+            auth.map(|a| a.value.expose()),
+            signed(settings.proxy_deadline_ms),
+            signed(settings.retention_days),
+            signed(settings.retention_events),
+        ],
+    )?;
+    Ok(())
 }

@@ -326,14 +326,10 @@ impl Engine {
             let duplicate = keys
                 .as_deref()
                 .is_some_and(|k| self.state.dedup.check(source, k, &mut added));
-            let stored = StoredEvent {
-                seq: old_head + 1 + i as u64,
-                id: job.event.id,
-                received_at_ms: job.event.received_at_ms,
-                duplicate,
-                request: job.event.request,
-                frame: Default::default(),
-            };
+            let mut event = job.event.event;
+            event.seq = old_head + 1 + i as u64;
+            event.duplicate = duplicate;
+            let stored = StoredEvent::new(event);
             events.push((stored, keys));
             replies.push((job.reply, job._permit));
         }
@@ -355,10 +351,10 @@ impl Engine {
         let events: Vec<(Arc<StoredEvent>, Option<String>)> = events
             .into_iter()
             .zip(parts)
-            .map(|((mut ev, keys), (frame, body))| {
-                ev.request.body = shared::Blob(body);
-                ev.frame = frame.into();
-                (Arc::new(ev), keys)
+            .map(|((ev, keys), (frame, body))| {
+                let mut event = ev.event;
+                event.request.body = shared::Blob(body);
+                (Arc::new(StoredEvent::with_frame(event, frame)), keys)
             })
             .collect();
         let head = old_head + events.len() as u64;
@@ -394,7 +390,7 @@ fn save_cursors(conn: &mut Connection, cursors: &Cursors) -> rusqlite::Result<()
 /// The rowid of `source`, created if it does not exist yet.
 fn source_id(conn: &Connection, source: &str) -> rusqlite::Result<i64> {
     conn.prepare_cached("INSERT OR IGNORE INTO sources(name, created_ms) VALUES (?1, ?2)")?
-        .execute(params![source, crate::now_ms() as i64])?;
+        .execute(params![source, crate::clock::now_ms() as i64])?;
     conn.prepare_cached("SELECT rowid FROM sources WHERE name = ?1")?
         .query_row(params![source], |r| r.get(0))
 }

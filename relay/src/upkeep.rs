@@ -1,0 +1,47 @@
+//! Background upkeep: retention and closing the sessions of revoked tokens.
+
+use crate::clock::now_ms;
+use crate::state::RelayState;
+use std::sync::Arc;
+
+/// Background upkeep: retention and closing sessions of revoked tokens.
+pub(crate) async fn run(state: Arc<RelayState>) {
+    let mut prune = tokio::time::interval(state.config.prune_interval);
+    let mut tokens = tokio::time::interval(state.config.token_check_interval);
+    loop {
+        tokio::select! {
+            _ = state.shutdown.cancelled() => return,
+            _ = prune.tick() => {
+                let store = state.store.clone();
+                let retention = state.config.retention;
+                let report = tokio::task::spawn_blocking(move || store.prune(now_ms(), retention)).await;
+                match report {
+                    Ok(Ok(r)) => {
+                        for (source, n) in r.removed {
+                            tracing::warn!(%source, removed = n, "retention removed old events");
+                        }
+                    }
+                    Ok(Err(err)) => tracing::error!(%err, "pruning failed"),
+                    Err(err) => tracing::error!(%err, "pruning task failed"),
+                }
+            }
+            _ = tokens.tick() => {
+                let live = state.hub.live_token_ids();
+                if live.iter().all(|t| t == "memory") {
+                    continue;
+                }
+                match state.store.tokens() {
+                    Ok(existing) => {
+                        for id in live.iter().filter(|t| *t != "memory") {
+                            if !existing.iter().any(|t| &t.id == id) {
+                                tracing::info!(token = %id, "token revoked; closing its sessions");
+                                state.hub.revoke(id);
+                            }
+                        }
+                    }
+                    Err(err) => tracing::error!(%err, "checking tokens failed"),
+                }
+            }
+        }
+    }
+}
