@@ -462,15 +462,11 @@ mod tests {
         let store = CaptureStore::open_in_memory().expect("open");
         let c = pending();
         store.insert(&c).expect("insert");
-        let outcome = DeliveryOutcome {
-            response: Some(HttpResponse {
+        let outcome = DeliveryOutcome::answered(HttpResponse {
                 status: 200,
                 headers: vec![],
                 body: Default::default(),
-            }),
-            error: None,
-            duration_us: 9,
-        };
+            }, 9);
         store
             .record_delivery(c.id, 2, 3, &outcome, ("r", "okta", 7))
             .expect("record");

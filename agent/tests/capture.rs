@@ -89,15 +89,11 @@ fn record_outcome_marks_delivered() {
     assert!(!store.is_delivered(pending.id).expect("delivered?"));
     assert!(!store.is_delivered(EventId::new()).expect("delivered?"));
 
-    let outcome = DeliveryOutcome {
-        response: Some(HttpResponse {
+    let outcome = DeliveryOutcome::answered(HttpResponse {
             status: 204,
             headers: vec![],
             body: Default::default(),
-        }),
-        error: None,
-        duration_us: 5,
-    };
+        }, 5);
     store
         .record_outcome(pending.id, 10, 20, &outcome)
         .expect("record");
@@ -109,11 +105,7 @@ fn record_outcome_marks_delivered() {
         (Some(10), Some(20))
     );
 
-    let failure = DeliveryOutcome {
-        response: None,
-        error: Some(DeliveryError::Timeout(3000)),
-        duration_us: 3_000_000,
-    };
+    let failure = DeliveryOutcome::failed(DeliveryError::Timeout(3000), 3_000_000);
     store
         .record_outcome(pending.id, 30, 40, &failure)
         .expect("record");

@@ -305,7 +305,7 @@ fn foreign_har_imports_from_standard_fields() {
     assert_eq!(c.request.query.as_deref(), Some("a=1"));
     assert_eq!(c.request.body.as_bytes(), b"hi");
     assert_eq!(c.status(), Some(201));
-    assert_eq!(c.outcome.as_ref().expect("outcome").duration_us, 12_500);
+    assert_eq!(c.outcome.as_ref().expect("outcome").duration_us(), 12_500);
     assert_eq!(c.target_url, "https://example.com/hook/x?a=1#frag");
 
     // A sparse entry without an answer still imports, as a failed delivery.
@@ -314,7 +314,7 @@ fn foreign_har_imports_from_standard_fields() {
     let got = import(sparse.as_bytes()).expect("import sparse");
     assert_eq!(got[0].request.path, "");
     assert_eq!(got[0].status(), None);
-    assert!(got[0].outcome.as_ref().expect("outcome").error.is_some());
+    assert!(got[0].outcome.as_ref().expect("outcome").error().is_some());
 }
 
 #[test]

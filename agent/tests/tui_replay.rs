@@ -118,15 +118,11 @@ async fn start(store: CaptureStore) -> Harness {
     let (port, seen_rx) = spawn_target().await;
     let target = Target::parse(&port.to_string(), "/okta-webhooks-endpoint").expect("target");
     let orig = original(&target);
-    let outcome = DeliveryOutcome {
-        response: Some(HttpResponse {
+    let outcome = DeliveryOutcome::answered(HttpResponse {
             status: 200,
             headers: vec![],
             body: "ok".into(),
-        }),
-        error: None,
-        duration_us: 1_000,
-    };
+        }, 1_000);
     store.insert(&orig).expect("insert original");
     store
         .record_outcome(
@@ -148,8 +144,6 @@ async fn start(store: CaptureStore) -> Harness {
         deliverer: Deliverer::new(&DeliverOptions::default()),
         target: target.clone(),
         source: "okta".into(),
-        mode: Mode::Ack,
-        public_url: "https://relay.example.com/h/okta".into(),
     };
     let shutdown = CancellationToken::new();
     let ui = tokio::spawn(async move {
@@ -351,9 +345,16 @@ async fn opens_with_history_and_stops_on_shutdown() {
             deliverer: Deliverer::new(&DeliverOptions::default()),
             target,
             source: "okta".into(),
-            mode: Mode::Proxy,
-            public_url: "https://relay.example.com/h/okta".into(),
         };
+        events_tx
+            .send(AgentEvent::Welcome {
+                backlog: 0,
+                head_seq: 0,
+                public_url: "https://relay.example.com/h/okta".into(),
+                mode: Mode::Proxy,
+            })
+            .await
+            .expect("send welcome");
         let shutdown = CancellationToken::new();
         shutdown.cancel();
         let mut terminal = Terminal::new(TestBackend::new(100, 20)).expect("test terminal");

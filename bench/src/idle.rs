@@ -5,7 +5,7 @@ use crate::procs::Proc;
 use crate::systems::start_relay;
 use futures_util::{SinkExt, StreamExt};
 use serde::Serialize;
-use shared::{AgentMessage, Hello, Mode, PROTOCOL_VERSION};
+use shared::{AgentMessage, Hello, PROTOCOL_VERSION};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -117,14 +117,12 @@ pub async fn idle_cpu(p: &Proc, window: Duration) -> (f64, u64) {
 fn hello(token: &str, i: usize) -> String {
     shared::encode(&AgentMessage::Hello(Hello {
         version: PROTOCOL_VERSION,
-        token: token.to_string(),
+        token: token.into(),
         source: "okta".into(),
-        mode: Mode::Ack,
         agent_id: format!("bench-idle-{i}"),
         last_acked_seq: None,
         since: None,
         window: 16,
-        proxy_deadline_ms: None,
     }))
 }
 

@@ -117,25 +117,22 @@ fn agent_seeds() -> Vec<AgentMessage> {
             version: shared::PROTOCOL_VERSION,
             token: "hr_x".into(),
             source: "okta".into(),
-            mode: Mode::Proxy,
             agent_id: "agent".into(),
             last_acked_seq: Some(7),
             since: None,
             window: 64,
-            proxy_deadline_ms: Some(2500),
         }),
         AgentMessage::Ack {
             seq: 3,
             id: EventId::new(),
-            outcome: DeliveryOutcome {
-                response: Some(HttpResponse {
+            outcome: DeliveryOutcome::answered(
+                HttpResponse {
                     status: 200,
                     headers: vec![Header("x".into(), Blob::from(&b"y"[..]))],
                     body: Blob::from(&b"ok"[..]),
-                }),
-                error: None,
-                duration_us: 12,
-            },
+                },
+                12,
+            ),
         },
     ]
 }
@@ -150,13 +147,14 @@ fn relay_seeds() -> Vec<RelayMessage> {
             backlog: 2,
             resume_from: 8,
         },
-        RelayMessage::Event {
+        RelayMessage::Event(shared::Event {
             seq: 1,
             id: EventId::new(),
             received_at_ms: 1,
             duplicate: false,
+            proxied: false,
             request: request(),
-        },
+        }),
         RelayMessage::Notice {
             message: "hi".into(),
         },

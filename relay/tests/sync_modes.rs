@@ -4,19 +4,24 @@
 
 use relay::store::sqlite::SqliteStore;
 use relay::store::{NewEvent, Store, SyncMode};
-use shared::{Blob, EventId, HttpRequest};
+use shared::{Blob, Event, EventId, HttpRequest};
 use std::time::Duration;
 
 fn event(needs_disk: bool) -> NewEvent {
     NewEvent {
-        id: EventId::new(),
-        received_at_ms: 1,
-        request: HttpRequest {
-            method: "POST".into(),
-            path: String::new(),
-            query: None,
-            headers: Vec::new(),
-            body: Blob::from("{}"),
+        event: Event {
+            seq: 0,
+            id: EventId::new(),
+            received_at_ms: 1,
+            duplicate: false,
+            proxied: !needs_disk,
+            request: HttpRequest {
+                method: "POST".into(),
+                path: String::new(),
+                query: None,
+                headers: Vec::new(),
+                body: Blob::from("{}"),
+            },
         },
         okta_event_id: None,
         okta_uuids: Vec::new(),

@@ -3,7 +3,7 @@
 use shared::frame::{self, Frame};
 use shared::protocol::{close, DEFAULT_MAX_FRAME_BYTES};
 use shared::{
-    decode, encode, AgentMessage, Blob, DeliveryError, DeliveryOutcome, EventId, Header, Hello,
+    decode, encode, AgentMessage, Blob, DeliveryError, DeliveryOutcome, Event, EventId, Header, Hello,
     HttpRequest, HttpResponse, Mode, ProtocolError, RelayMessage, Since, PROTOCOL_VERSION,
 };
 use uuid::Uuid;
@@ -33,34 +33,30 @@ fn agent_messages() -> Vec<AgentMessage> {
             version: PROTOCOL_VERSION,
             token: "hr_secret".into(),
             source: "okta".into(),
-            mode: Mode::Proxy,
             agent_id: "agent-1".into(),
             last_acked_seq: Some(41),
             since: Some(Since::AgoMs(60_000)),
             window: 256,
-            proxy_deadline_ms: Some(2500),
         }),
         AgentMessage::Ack {
             seq: 42,
             id: id(),
-            outcome: DeliveryOutcome {
-                response: Some(HttpResponse {
+            outcome: DeliveryOutcome::answered(
+                HttpResponse {
                     status: 200,
                     headers: vec![Header::new("content-type", "application/json")],
                     body: Blob::from(&[0u8, 159, 146, 150][..]),
-                }),
-                error: None,
-                duration_us: 1234,
-            },
+                },
+                1234,
+            ),
         },
         AgentMessage::Ack {
             seq: 43,
             id: id(),
-            outcome: DeliveryOutcome {
-                response: None,
-                error: Some(DeliveryError::Refused("connection refused".into())),
-                duration_us: 10,
-            },
+            outcome: DeliveryOutcome::failed(
+                DeliveryError::Refused("connection refused".into()),
+                10,
+            ),
         },
     ]
 }
@@ -75,13 +71,14 @@ fn relay_messages() -> Vec<RelayMessage> {
             backlog: 8,
             resume_from: 43,
         },
-        RelayMessage::Event {
+        RelayMessage::Event(Event {
             seq: 43,
             id: id(),
             received_at_ms: 1_700_000_000_000,
             duplicate: true,
+            proxied: true,
             request: request(),
-        },
+        }),
         RelayMessage::Verification {
             at_ms: 1_700_000_000_000,
             challenge: "abc".into(),

@@ -55,15 +55,11 @@ async fn large_events_wait_for_acks_instead_of_filling_the_window() {
         // Acknowledging the first lets the third go.
         let (seq, id, first) = events[0];
         assert_eq!(first, b'a');
-        let outcome = DeliveryOutcome {
-            response: Some(HttpResponse {
+        let outcome = DeliveryOutcome::answered(HttpResponse {
                 status: 200,
                 headers: Vec::new(),
                 body: Default::default(),
-            }),
-            error: None,
-            duration_us: 1,
-        };
+            }, 1);
         ws.send(Message::Binary(encode_ack(seq, id, &outcome).into()))
             .await
             .expect("ack");

@@ -147,15 +147,14 @@ mod tests {
     }
 
     fn answered() -> DeliveryOutcome {
-        DeliveryOutcome {
-            response: Some(HttpResponse {
+        DeliveryOutcome::answered(
+            HttpResponse {
                 status: 201,
                 headers: Vec::new(),
                 body: Blob::from("ok"),
-            }),
-            error: None,
-            duration_us: 5,
-        }
+            },
+            5,
+        )
     }
 
     fn outcome(id: EventId) -> Record {
@@ -207,15 +206,11 @@ mod tests {
     fn large_bodies_are_stored_whole_in_every_path() {
         let store = CaptureStore::open_in_memory().expect("store");
         let big = |n: usize, seed: u8| -> Vec<u8> { (0..n).map(|i| (i as u8) ^ seed).collect() };
-        let answer = |body: Vec<u8>| DeliveryOutcome {
-            response: Some(HttpResponse {
+        let answer = |body: Vec<u8>| DeliveryOutcome::answered(HttpResponse {
                 status: 200,
                 headers: Vec::new(),
                 body: Blob::from(body),
-            }),
-            error: None,
-            duration_us: 1,
-        };
+            }, 1);
         // Capture and outcome in one batch (folded), and an outcome in a later batch.
         let (mut a, mut b) = (capture(1), capture(2));
         a.request.body = Blob::from(big(300_000, 1));
@@ -245,7 +240,7 @@ mod tests {
         assert_eq!(
             got_a
                 .outcome
-                .and_then(|o| o.response)
+                .and_then(|o| o.response().cloned())
                 .expect("answer")
                 .body
                 .as_bytes(),
@@ -256,7 +251,7 @@ mod tests {
         assert_eq!(
             got_b
                 .outcome
-                .and_then(|o| o.response)
+                .and_then(|o| o.response().cloned())
                 .expect("answer")
                 .body
                 .as_bytes(),

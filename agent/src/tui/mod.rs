@@ -148,6 +148,11 @@ where
         export_dir: std::path::PathBuf::from("."),
     };
     update(&mut state, load_history(&fx.store).await);
+    // What the agent reported before the dashboard opened (its start, the relay's welcome)
+    // is in the first frame.
+    if let Ok(first) = events_rx.try_recv() {
+        apply_net_batch(&mut state, &mut events_rx, first, &fx);
+    }
     let mut input = Some(input);
     let mut editing: Option<EditSession> = None;
     let mut tick = tokio::time::interval(TICK);

@@ -293,6 +293,7 @@ mod tests {
             _ => Vec::new(),
         };
         DedupKeys {
+            hook_type: text(obj.get("eventType")),
             event_id: text(obj.get("eventId")).or_else(|| text(obj.get("eventID"))),
             uuids: events.iter().filter_map(|e| text(e.get("uuid"))).collect(),
         }

@@ -17,19 +17,13 @@ fn started_state_welcome_and_notice_fill_the_header() {
     update(
         &mut s,
         Action::Net(AgentEvent::Started {
-            public_url: "https://r/h/x".into(),
             target: "http://127.0.0.1:9/p".into(),
             source: "x".into(),
-            mode: Mode::Proxy,
         }),
     );
     assert_eq!(
-        (s.public_url.as_str(), s.source.as_str()),
-        ("https://r/h/x", "x")
-    );
-    assert_eq!(
-        (s.target.as_str(), s.mode),
-        ("http://127.0.0.1:9/p", Mode::Proxy)
+        (s.target.as_str(), s.source.as_str()),
+        ("http://127.0.0.1:9/p", "x")
     );
     update(&mut s, Action::Tick(T0 + 5));
     let reconnecting = ConnState::Reconnecting {
@@ -44,9 +38,16 @@ fn started_state_welcome_and_notice_fill_the_header() {
         Action::Net(AgentEvent::Welcome {
             backlog: 7,
             head_seq: 9,
+            public_url: "https://r/h/x".into(),
+            mode: Mode::Proxy,
         }),
     );
     assert_eq!(s.backlog, Some(7));
+    // The header shows the URL the relay announces, not one the agent made up.
+    assert_eq!(
+        (s.public_url.as_str(), s.mode),
+        ("https://r/h/x", Mode::Proxy)
+    );
     update(&mut s, Action::Net(AgentEvent::Notice("dropped 3".into())));
     assert_eq!(s.notice.as_deref(), Some("dropped 3"));
     update(&mut s, Action::Resize(60, 15));
@@ -60,15 +61,11 @@ fn captured_rows_follow_the_newest_and_delivered_counts() {
     feed(&mut s, capture(2, b"b"));
     assert_eq!((s.rows.len(), selected_id(&s)), (2, Some(id(2))));
     assert!(s.rows.get(id(2)).is_some_and(|r| r.pending));
-    let outcome = DeliveryOutcome {
-        response: Some(HttpResponse {
+    let outcome = DeliveryOutcome::answered(HttpResponse {
             status: 503,
             headers: vec![],
             body: "".into(),
-        }),
-        error: None,
-        duration_us: 10,
-    };
+        }, 10);
     let delivered = AgentEvent::Delivered {
         id: id(2),
         delivered_at_ms: T0,
@@ -94,11 +91,7 @@ fn captured_rows_follow_the_newest_and_delivered_counts() {
             id: id(99),
             delivered_at_ms: 0,
             answered_at_ms: 0,
-            outcome: DeliveryOutcome {
-                response: None,
-                error: None,
-                duration_us: 0,
-            },
+            outcome: DeliveryOutcome::failed(shared::DeliveryError::Other("gone".into()), 0),
         }),
     );
     assert_eq!(s.rows.len(), 2);

@@ -98,11 +98,12 @@ impl Tails {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::{Blob, EventId, HttpRequest};
+    use shared::{Blob, Event, EventId, HttpRequest};
 
     fn ev(seq: u64, body_len: usize) -> Arc<StoredEvent> {
-        Arc::new(StoredEvent {
+        Arc::new(StoredEvent::new(Event {
             seq,
+            proxied: false,
             id: EventId::new(),
             received_at_ms: 0,
             duplicate: false,
@@ -113,8 +114,7 @@ mod tests {
                 headers: Vec::new(),
                 body: Blob::from(vec![b'x'; body_len]),
             },
-            frame: Default::default(),
-        })
+        }))
     }
 
     fn seqs(v: Option<Vec<Arc<StoredEvent>>>) -> Option<Vec<u64>> {
