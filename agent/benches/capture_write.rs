@@ -47,11 +47,14 @@ fn capture(seq: u64, body: &Blob) -> Capture {
             body: body.clone(),
         },
         target_url: "http://127.0.0.1:1337/okta-webhooks-endpoint".into(),
-        outcome: Some(DeliveryOutcome::answered(HttpResponse {
+        outcome: Some(DeliveryOutcome::answered(
+            HttpResponse {
                 status: 200,
                 headers: vec![Header::new("content-length", "2")],
                 body: Blob::from("ok"),
-            }, 80)),
+            },
+            80,
+        )),
         duplicate: false,
         replay_of: None,
     }

@@ -73,11 +73,14 @@ fn capture(n: usize) -> (Capture, DeliveryOutcome) {
         duplicate: n.is_multiple_of(97),
         replay_of: None,
     };
-    let outcome = DeliveryOutcome::answered(HttpResponse {
+    let outcome = DeliveryOutcome::answered(
+        HttpResponse {
             status: [200, 204, 404, 500][n % 4],
             headers: vec![Header::new("content-type", "application/json")],
             body: r#"{"ok":true}"#.into(),
-        }, 1_000 + n as u64 % 5_000);
+        },
+        1_000 + n as u64 % 5_000,
+    );
     (capture, outcome)
 }
 

@@ -462,11 +462,14 @@ mod tests {
         let store = CaptureStore::open_in_memory().expect("open");
         let c = pending();
         store.insert(&c).expect("insert");
-        let outcome = DeliveryOutcome::answered(HttpResponse {
+        let outcome = DeliveryOutcome::answered(
+            HttpResponse {
                 status: 200,
                 headers: vec![],
                 body: Default::default(),
-            }, 9);
+            },
+            9,
+        );
         store
             .record_delivery(c.id, 2, 3, &outcome, ("r", "okta", 7))
             .expect("record");

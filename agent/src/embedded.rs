@@ -1,7 +1,7 @@
 //! The zero-configuration default: a relay inside the agent process, on loopback only.
 
 use anyhow::Context;
-use relay::store::sqlite::SqliteStore;
+use relay::store::EmbeddedStore;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -37,7 +37,7 @@ pub async fn start(
         .prefix("hookrelay-embedded-")
         .tempdir()
         .context("creating a temporary directory for the embedded relay")?;
-    let store = SqliteStore::open_dir(dir.path())?;
+    let store = EmbeddedStore::open_dir(dir.path())?;
     relay::store::Store::set_settings(&store, source, settings)?;
     let handle = relay::spawn(listener, Arc::new(store), config, shutdown)?;
     let token = handle.state.add_memory_token(source)?;

@@ -215,12 +215,20 @@ async fn deliver_loop(
     loop {
         // Start what there is room for; the relay's window bounds what waits.
         while lanes.ordered.len() < lanes.ordered_limit {
-            let Some(ev) = lanes.ordered_waiting.pop_front() else { break };
-            lanes.ordered.push(deliver_one(&opts, &recorder, &deliverer, ev));
+            let Some(ev) = lanes.ordered_waiting.pop_front() else {
+                break;
+            };
+            lanes
+                .ordered
+                .push(deliver_one(&opts, &recorder, &deliverer, ev));
         }
         while lanes.proxied.len() < lanes.proxied_limit {
-            let Some(ev) = lanes.proxied_waiting.pop_front() else { break };
-            lanes.proxied.push(deliver_one(&opts, &recorder, &deliverer, ev));
+            let Some(ev) = lanes.proxied_waiting.pop_front() else {
+                break;
+            };
+            lanes
+                .proxied
+                .push(deliver_one(&opts, &recorder, &deliverer, ev));
         }
         if !inbound_open && lanes.is_idle() {
             break;

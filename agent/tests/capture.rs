@@ -89,11 +89,14 @@ fn record_outcome_marks_delivered() {
     assert!(!store.is_delivered(pending.id).expect("delivered?"));
     assert!(!store.is_delivered(EventId::new()).expect("delivered?"));
 
-    let outcome = DeliveryOutcome::answered(HttpResponse {
+    let outcome = DeliveryOutcome::answered(
+        HttpResponse {
             status: 204,
             headers: vec![],
             body: Default::default(),
-        }, 5);
+        },
+        5,
+    );
     store
         .record_outcome(pending.id, 10, 20, &outcome)
         .expect("record");

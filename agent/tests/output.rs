@@ -21,11 +21,14 @@ fn capture(body: &str, reply: &str, duration_us: u64) -> Capture {
             body: body.into(),
         },
         target_url: "http://127.0.0.1:1337/okta-webhooks-endpoint/x".into(),
-        outcome: Some(DeliveryOutcome::answered(HttpResponse {
+        outcome: Some(DeliveryOutcome::answered(
+            HttpResponse {
                 status: 200,
                 headers: vec![],
                 body: reply.into(),
-            }, duration_us)),
+            },
+            duration_us,
+        )),
         duplicate: false,
         replay_of: None,
     }

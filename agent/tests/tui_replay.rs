@@ -118,11 +118,14 @@ async fn start(store: CaptureStore) -> Harness {
     let (port, seen_rx) = spawn_target().await;
     let target = Target::parse(&port.to_string(), "/okta-webhooks-endpoint").expect("target");
     let orig = original(&target);
-    let outcome = DeliveryOutcome::answered(HttpResponse {
+    let outcome = DeliveryOutcome::answered(
+        HttpResponse {
             status: 200,
             headers: vec![],
             body: "ok".into(),
-        }, 1_000);
+        },
+        1_000,
+    );
     store.insert(&orig).expect("insert original");
     store
         .record_outcome(

@@ -7,7 +7,7 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use relay::limits::RateLimit;
-use relay::store::sqlite::SqliteStore;
+use relay::store::EmbeddedStore;
 use relay::store::Store;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -88,7 +88,7 @@ async fn calm(client: &HttpClient, url: &str) -> (f64, Duration) {
 
 async fn isolation() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let store = Arc::new(SqliteStore::open_dir(dir.path())?);
+    let store = Arc::new(EmbeddedStore::open_dir(dir.path())?);
     for s in ["calm", "flood"] {
         store.ensure_source(s)?;
     }

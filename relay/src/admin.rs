@@ -98,7 +98,8 @@ pub fn list(store: &dyn Store) -> anyhow::Result<Vec<SourceView>> {
 
 /// `relay source list` as a table.
 pub fn render_table(views: &[SourceView]) -> String {
-    let or_default = |v: Option<u64>, unit: &str| v.map_or("default".to_string(), |v| format!("{v}{unit}"));
+    let or_default =
+        |v: Option<u64>, unit: &str| v.map_or("default".to_string(), |v| format!("{v}{unit}"));
     let mut out = format!(
         "{:<24} {:<6} {:<10} {:<10} SENDER HEADER\n",
         "SOURCE", "MODE", "DEADLINE", "RETENTION"
@@ -110,11 +111,7 @@ pub fn render_table(views: &[SourceView]) -> String {
             .map_or("none".to_string(), |n| format!("{n} (required)"));
         let retention = match (v.retention_days, v.retention_events) {
             (None, None) => "default".to_string(),
-            (days, events) => format!(
-                "{}/{}",
-                or_default(days, "d"),
-                or_default(events, "")
-            ),
+            (days, events) => format!("{}/{}", or_default(days, "d"), or_default(events, "")),
         };
         out.push_str(&format!(
             "{:<24} {:<6} {:<10} {:<10} {header}\n",

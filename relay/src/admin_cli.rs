@@ -1,7 +1,7 @@
 //! `relay token …` and `relay source …`: commands that act on the data directory of a
 //! (possibly running) relay.
 
-use crate::store::sqlite::SqliteStore;
+use crate::store::EmbeddedStore;
 use crate::store::Store;
 use clap::Subcommand;
 use std::path::PathBuf;
@@ -22,8 +22,8 @@ pub struct DataDir {
 }
 
 impl DataDir {
-    fn open(&self) -> anyhow::Result<SqliteStore> {
-        SqliteStore::open_dir(&self.path)
+    fn open(&self) -> anyhow::Result<EmbeddedStore> {
+        EmbeddedStore::open_dir(&self.path)
     }
 }
 

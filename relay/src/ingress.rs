@@ -1,8 +1,8 @@
 //! Webhook ingress: `ANY /h/{source}[/suffix][?query]` — verification, store, ack or proxy.
 
 use crate::error::{json_error, RelayError};
-use crate::store::NewEvent;
 use crate::state::RelayState;
+use crate::store::NewEvent;
 use crate::{limits, metrics, proxy};
 use axum::body::Body;
 use axum::extract::ConnectInfo;

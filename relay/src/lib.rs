@@ -114,4 +114,3 @@ async fn serve(
     let _ = tokio::time::timeout(std::time::Duration::from_secs(5), state.tracker.wait()).await;
     Ok(())
 }
-

@@ -2,8 +2,8 @@
 //! and sender authentication by a required header (`401`).
 
 use crate::error::RelayError;
-use crate::store::SenderAuth;
 use crate::state::RelayState;
+use crate::store::SenderAuth;
 use axum::extract::{Request, State};
 use axum::http::HeaderMap;
 use axum::middleware::Next;
@@ -64,7 +64,9 @@ pub fn retry_after_secs(wait: Duration) -> u64 {
 pub fn check_sender(auth: &SenderAuth, headers: &HeaderMap) -> Result<(), RelayError> {
     let mut values = headers.get_all(auth.name.as_str()).iter();
     let ok = match (values.next(), values.next()) {
-        (Some(v), None) => crate::tokens::constant_time_eq(v.as_bytes(), auth.value.expose().as_bytes()),
+        (Some(v), None) => {
+            crate::tokens::constant_time_eq(v.as_bytes(), auth.value.expose().as_bytes())
+        }
         _ => false,
     };
     if ok {

@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use relay::store::sqlite::SqliteStore;
+use relay::store::EmbeddedStore;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -229,9 +229,9 @@ fn init_logs(format: &str) {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     init_logs(&args.log_format);
-    let _lock = SqliteStore::lock_dir(&args.data)?;
+    let _lock = EmbeddedStore::lock_dir(&args.data)?;
     let sync: relay::store::SyncMode = args.sync.parse().map_err(anyhow::Error::msg)?;
-    let store = SqliteStore::open_dir_with(&args.data, sync)?;
+    let store = EmbeddedStore::open_dir_with(&args.data, sync)?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;

@@ -122,4 +122,3 @@ impl RelayState {
         Ok(secret)
     }
 }
-

@@ -2,7 +2,7 @@
 //! event, whose answer is the delivery itself, and every event under `--sync normal` wait
 //! only for the write.
 
-use relay::store::sqlite::SqliteStore;
+use relay::store::EmbeddedStore;
 use relay::store::{NewEvent, Store, SyncMode};
 use shared::{Blob, Event, EventId, HttpRequest};
 use std::time::Duration;
@@ -31,7 +31,7 @@ fn event(needs_disk: bool) -> NewEvent {
 
 async fn durable_appends_after(sync: SyncMode, events: &[bool]) -> (u64, u64) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = SqliteStore::open_dir_with(dir.path(), sync).expect("open");
+    let store = EmbeddedStore::open_dir_with(dir.path(), sync).expect("open");
     store.ensure_source("okta").expect("source");
     let mut last = 0;
     for needs_disk in events {

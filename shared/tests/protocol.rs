@@ -3,8 +3,8 @@
 use shared::frame::{self, Frame};
 use shared::protocol::{close, DEFAULT_MAX_FRAME_BYTES};
 use shared::{
-    decode, encode, AgentMessage, Blob, DeliveryError, DeliveryOutcome, Event, EventId, Header, Hello,
-    HttpRequest, HttpResponse, Mode, ProtocolError, RelayMessage, Since, PROTOCOL_VERSION,
+    decode, encode, AgentMessage, Blob, DeliveryError, DeliveryOutcome, Event, EventId, Header,
+    Hello, HttpRequest, HttpResponse, Mode, ProtocolError, RelayMessage, Since, PROTOCOL_VERSION,
 };
 use uuid::Uuid;
 

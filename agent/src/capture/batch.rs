@@ -206,11 +206,16 @@ mod tests {
     fn large_bodies_are_stored_whole_in_every_path() {
         let store = CaptureStore::open_in_memory().expect("store");
         let big = |n: usize, seed: u8| -> Vec<u8> { (0..n).map(|i| (i as u8) ^ seed).collect() };
-        let answer = |body: Vec<u8>| DeliveryOutcome::answered(HttpResponse {
-                status: 200,
-                headers: Vec::new(),
-                body: Blob::from(body),
-            }, 1);
+        let answer = |body: Vec<u8>| {
+            DeliveryOutcome::answered(
+                HttpResponse {
+                    status: 200,
+                    headers: Vec::new(),
+                    body: Blob::from(body),
+                },
+                1,
+            )
+        };
         // Capture and outcome in one batch (folded), and an outcome in a later batch.
         let (mut a, mut b) = (capture(1), capture(2));
         a.request.body = Blob::from(big(300_000, 1));

@@ -116,10 +116,7 @@ impl Effects {
             Some(&self.events_tx),
         )
         .await?;
-        let result = match (
-            done.status(),
-            done.outcome.as_ref().and_then(|o| o.error()),
-        ) {
+        let result = match (done.status(), done.outcome.as_ref().and_then(|o| o.error())) {
             (Some(s), _) => s.to_string(),
             (None, Some(e)) => e.to_string(),
             (None, None) => "no answer".into(),

@@ -44,7 +44,8 @@ pub fn delivered() -> Capture {
         },
         target_url: "http://127.0.0.1:1337/okta-webhooks-endpoint/extra/path?a=1&b=x%20y&a=2&flag"
             .into(),
-        outcome: Some(DeliveryOutcome::answered(HttpResponse {
+        outcome: Some(DeliveryOutcome::answered(
+            HttpResponse {
                 status: 200,
                 headers: vec![
                     Header::new("content-type", "application/json"),
@@ -53,7 +54,9 @@ pub fn delivered() -> Capture {
                     Header::new("x-bin", vec![0xc3, 0x28]),
                 ],
                 body: Blob::from(vec![0u8, 159, 146, 150, b'{', b'}']),
-            }, 20_345)),
+            },
+            20_345,
+        )),
         duplicate: false,
         replay_of: None,
     }
@@ -77,7 +80,10 @@ pub fn failed() -> Capture {
             body: Blob::from(r#"{"eventType":"user.session.start","name":"Zoë"}"#),
         },
         target_url: "http://127.0.0.1:1337/okta-webhooks-endpoint".into(),
-        outcome: Some(DeliveryOutcome::failed(DeliveryError::Refused("127.0.0.1:1337".into()), 850)),
+        outcome: Some(DeliveryOutcome::failed(
+            DeliveryError::Refused("127.0.0.1:1337".into()),
+            850,
+        )),
         duplicate: true,
         replay_of: None,
     }

@@ -100,7 +100,9 @@ async fn serve(
 ) -> Result<(), Closing> {
     let joined = handshake::join(state, hello).await?;
     let source = hello.source.as_str();
-    let session = state.hub.register_session(&joined.token_id, &state.shutdown);
+    let session = state
+        .hub
+        .register_session(&joined.token_id, &state.shutdown);
     let notices = state.hub.source(source).subscribe();
     for message in joined.notices {
         tracing::warn!(%message, "agent cursor does not match this relay's log");
@@ -118,7 +120,11 @@ async fn serve(
         },
     )
     .await?;
-    tracing::info!(resume_from = joined.next, head = joined.head, "agent connected");
+    tracing::info!(
+        resume_from = joined.next,
+        head = joined.head,
+        "agent connected"
+    );
     pump::Pump {
         state,
         hello,

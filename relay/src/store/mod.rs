@@ -1,8 +1,13 @@
-//! The durable event log, cursors, sources and tokens, behind one trait so another backend
-//! (PostgreSQL) can replace SQLite without touching ingress or sessions.
+//! The relay's durable state behind one trait ([`Store`]): the event log, cursors, sources and
+//! their settings, tokens. [`embedded`] is the zero-setup store in a data directory: the event
+//! log's segment files ([`log`]: segments, the in-memory tail, Okta dedup) and the metadata in
+//! SQLite ([`sqlite`]).
 
+pub mod embedded;
 pub mod log;
 pub mod sqlite;
+
+pub use embedded::EmbeddedStore;
 
 use shared::{Event, Mode};
 use std::future::Future;

@@ -67,18 +67,24 @@ pub fn capture(n: u128, body: &[u8]) -> Capture {
 pub fn answered(mut c: Capture, status: u16, body: &str, duration_us: u64) -> Capture {
     c.delivered_at_ms = Some(c.received_at_ms + 3);
     c.answered_at_ms = Some(c.received_at_ms + 3 + duration_us / 1000);
-    c.outcome = Some(DeliveryOutcome::answered(HttpResponse {
+    c.outcome = Some(DeliveryOutcome::answered(
+        HttpResponse {
             status,
             headers: vec![Header::new("content-type", "application/json")],
             body: body.into(),
-        }, duration_us));
+        },
+        duration_us,
+    ));
     c
 }
 
 pub fn refused(mut c: Capture) -> Capture {
     c.delivered_at_ms = Some(c.received_at_ms + 1);
     c.answered_at_ms = Some(c.received_at_ms + 2);
-    c.outcome = Some(DeliveryOutcome::failed(DeliveryError::Refused("127.0.0.1:1337".into()), 800));
+    c.outcome = Some(DeliveryOutcome::failed(
+        DeliveryError::Refused("127.0.0.1:1337".into()),
+        800,
+    ));
     c
 }
 

@@ -61,11 +61,14 @@ fn captured_rows_follow_the_newest_and_delivered_counts() {
     feed(&mut s, capture(2, b"b"));
     assert_eq!((s.rows.len(), selected_id(&s)), (2, Some(id(2))));
     assert!(s.rows.get(id(2)).is_some_and(|r| r.pending));
-    let outcome = DeliveryOutcome::answered(HttpResponse {
+    let outcome = DeliveryOutcome::answered(
+        HttpResponse {
             status: 503,
             headers: vec![],
             body: "".into(),
-        }, 10);
+        },
+        10,
+    );
     let delivered = AgentEvent::Delivered {
         id: id(2),
         delivered_at_ms: T0,

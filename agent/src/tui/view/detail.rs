@@ -92,7 +92,12 @@ fn timings(c: &Capture) -> Line<'static> {
         spans.push(Span::raw(rel(t)));
     }
     let inline = shared::okta::summarize(c.request.body.as_bytes()).is_some_and(|s| s.is_inline());
-    if let Some(us) = c.outcome.as_ref().map(|o| o.duration_us()).filter(|_| inline) {
+    if let Some(us) = c
+        .outcome
+        .as_ref()
+        .map(|o| o.duration_us())
+        .filter(|_| inline)
+    {
         spans.push(Span::styled("  inline ", DIM));
         spans.push(Span::styled(
             format!("{}/3s", duration(us)),

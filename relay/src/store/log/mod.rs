@@ -6,17 +6,20 @@
 //! `--sync full`). After a crash the
 //! newest segment is cut back to its last whole record.
 
+pub(crate) mod dedup;
 mod record;
-mod source;
+mod segments;
+mod tail;
 
 use crate::store::StoredEvent;
 use bytes::Bytes;
-use source::{Entry, Index, Segment, SourceLog};
+use segments::{Entry, Index, Segment, SourceLog};
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
+pub(crate) use tail::Tails;
 
 /// Most append handles kept open at once; a source beyond them reopens its file when it
 /// next receives an event.

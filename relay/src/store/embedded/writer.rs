@@ -2,9 +2,9 @@
 //! transaction (group commit); the committed events are then published to the in-memory
 //! tails and the head watchers before the appenders get their answer.
 
-use super::dedup::{keys_of, Dedup};
-use super::tail::Tails;
+use crate::store::log::dedup::{keys_of, Dedup};
 use crate::store::log::EventLog;
+use crate::store::log::Tails;
 use crate::store::{Appended, NewEvent, StoreError, StoreResult, StoredEvent};
 use rusqlite::{params, Connection};
 use std::collections::HashMap;

@@ -14,7 +14,7 @@ const MAX_EVENT_BYTES: usize = 1024 * 1024;
 
 /// Per-source tails. Each holds a contiguous run of sequences ending at the source's head.
 #[derive(Default)]
-pub(super) struct Tails {
+pub(crate) struct Tails {
     map: Mutex<HashMap<String, Tail>>,
 }
 
@@ -36,7 +36,7 @@ fn size_of(ev: &StoredEvent) -> usize {
 
 impl Tails {
     /// Appends freshly committed events of one source, in sequence order.
-    pub(super) fn push(&self, source: &str, committed: &[Arc<StoredEvent>]) {
+    pub(crate) fn push(&self, source: &str, committed: &[Arc<StoredEvent>]) {
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
         let tail = match map.get_mut(source) {
             Some(t) => t,
@@ -66,7 +66,7 @@ impl Tails {
 
     /// Up to `limit` events with sequence > `after`, or `None` when the tail does not reach
     /// back that far (the caller reads the log instead).
-    pub(super) fn read_after(
+    pub(crate) fn read_after(
         &self,
         source: &str,
         after: u64,
@@ -87,7 +87,7 @@ impl Tails {
     }
 
     /// Forgets a source's tail (its log changed under it, e.g. retention removed events).
-    pub(super) fn forget(&self, source: &str) {
+    pub(crate) fn forget(&self, source: &str) {
         self.map
             .lock()
             .unwrap_or_else(|p| p.into_inner())

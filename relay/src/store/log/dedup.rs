@@ -6,11 +6,11 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 
 /// Keys remembered per source (an `eventId` and each event `uuid` are one key each).
-pub(super) const WINDOW: usize = 50_000;
+pub(crate) const WINDOW: usize = 50_000;
 
 /// Recent keys of every source.
 #[derive(Default)]
-pub(super) struct Dedup {
+pub(crate) struct Dedup {
     sources: HashMap<String, Window>,
 }
 
@@ -39,7 +39,7 @@ impl Window {
 }
 
 /// The keys of one event as stored in the log: `eid:<eventId>` and `uuid:<uuid>` lines.
-pub(super) fn keys_of(event_id: Option<&str>, uuids: &[String]) -> Option<String> {
+pub(crate) fn keys_of(event_id: Option<&str>, uuids: &[String]) -> Option<String> {
     if event_id.is_none() && uuids.is_empty() {
         return None;
     }
@@ -62,7 +62,7 @@ impl Dedup {
     /// Records an event's stored keys (see [`keys_of`]); true when Okta redelivered it: the
     /// same `eventId`, or every `uuid` of a batch seen before. Keys it had not seen are added
     /// to `added`, so a failed commit can [`undo`](Self::undo) them.
-    pub(super) fn check(
+    pub(crate) fn check(
         &mut self,
         source: &str,
         keys: &str,
@@ -89,7 +89,7 @@ impl Dedup {
     }
 
     /// Forgets keys added by events whose commit failed: they were never stored.
-    pub(super) fn undo(&mut self, added: &[(String, String)]) {
+    pub(crate) fn undo(&mut self, added: &[(String, String)]) {
         for (source, key) in added {
             if let Some(w) = self.sources.get_mut(source) {
                 w.keys.remove(key);
@@ -98,7 +98,7 @@ impl Dedup {
     }
 
     /// Seeds a source with keys of older events, oldest first (no verdicts).
-    pub(super) fn remember(&mut self, source: &str, keys: &str) {
+    pub(crate) fn remember(&mut self, source: &str, keys: &str) {
         let window = self.sources.entry(source.to_string()).or_default();
         for key in keys.lines() {
             window.seen(key);
