@@ -2,6 +2,8 @@
 
 pub mod auth;
 pub mod client;
+pub mod harness;
+pub mod process;
 pub mod proxy;
 pub mod target;
 
@@ -19,6 +21,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+pub use harness::{Harness, HarnessBuilder};
 pub use target::{spawn_target, Recorded, Reply, TestTarget};
 
 /// Every async test's budget.
@@ -49,6 +52,15 @@ impl TestRelay {
         relay::tokens::create(self.handle.state.store.as_ref(), source, "test")
             .expect("create token")
             .1
+    }
+
+    /// Creates `source` if it does not exist yet (senders get 404 until it does).
+    pub fn ensure_source(&self, source: &str) {
+        self.handle
+            .state
+            .store
+            .ensure_source(source)
+            .expect("ensure source");
     }
 
     /// `{url}/h/{source}`.
@@ -137,8 +149,9 @@ impl TestAgent {
     }
 }
 
-/// Options for a test agent listening on `relay` with `token`, delivering to `target`.
-pub fn agent_options(relay_url: &str, token: &str, target_url: &str, mode: Mode) -> ListenOptions {
+/// Options for a test agent on source `okta` of `relay` with `token`, delivering to `target`.
+/// The mode is ack; [`Harness`] is where a test chooses another.
+pub fn agent_options(relay_url: &str, token: &str, target_url: &str) -> ListenOptions {
     ListenOptions {
         link: LinkOptions {
             relay_url: relay_url.to_string(),
@@ -150,9 +163,8 @@ pub fn agent_options(relay_url: &str, token: &str, target_url: &str, mode: Mode)
         },
         token: token.to_string(),
         source: "okta".into(),
-        mode,
-        target: agent::target::Target::parse(target_url, "/okta-webhooks-endpoint")
-            .expect("target"),
+        mode: Mode::Ack,
+        target: target_for(target_url),
         deliver: DeliverOptions {
             timeout: Duration::from_secs(20),
             insecure: false,
@@ -164,6 +176,19 @@ pub fn agent_options(relay_url: &str, token: &str, target_url: &str, mode: Mode)
         proxy_deadline_ms: None,
         cursor_key: format!("{relay_url}#okta"),
     }
+}
+
+/// Where an agent delivers for `url` (the path Okta's examples use appended).
+pub fn target_for(url: &str) -> agent::target::Target {
+    agent::target::Target::parse(url, "/okta-webhooks-endpoint").expect("target")
+}
+
+/// `http://127.0.0.1:PORT` of a port nothing listens on: bound, read, closed.
+pub async fn closed_port_url() -> String {
+    let dead = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    format!("http://{}", dead.local_addr().expect("addr"))
 }
 
 /// Starts an agent with a fresh data directory.

@@ -4,7 +4,6 @@
 use hookrelay_tests::*;
 use relay::limits::RateLimit;
 use relay::store::SenderAuth;
-use shared::Mode;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -13,21 +12,12 @@ use hookrelay_tests::auth::*;
 #[tokio::test]
 async fn missing_or_wrong_sender_header_is_401_and_nothing_is_forwarded() {
     with_timeout(async {
-        let relay = spawn_relay(test_config()).await;
-        let token = relay.token("okta");
-        require(&relay, "okta", Some(SECRET));
-        let mut target = spawn_target(Reply::default()).await;
-        let mut agent = spawn_agent(agent_options(&relay.url, &token, &target.url(), Mode::Ack));
-        agent.connected().await;
+        let mut h = Harness::builder().start().await;
+        require(&h.relay, "okta", Some(SECRET));
         // Another source without a header requirement keeps working.
-        relay
-            .handle
-            .state
-            .store
-            .ensure_source("other")
-            .expect("source");
+        h.relay.ensure_source("other");
 
-        let url = relay.hook_url("okta");
+        let url = h.hook_url();
         let missing = post_auth(&url, None, "missing").await;
         assert_eq!(missing.status, 401, "{}", missing.text());
         assert!(
@@ -63,15 +53,15 @@ async fn missing_or_wrong_sender_header_is_401_and_nothing_is_forwarded() {
         .expect("verify");
         assert_eq!(verify.status, 200);
         assert!(verify.text().contains("abc"));
-        let other = post_auth(&relay.hook_url("other"), None, "other").await;
+        let other = post_auth(&h.relay.hook_url("other"), None, "other").await;
         assert_eq!(other.status, 200);
 
         let ok = post_auth(&url, Some(SECRET), "first valid").await;
         assert_eq!(ok.status, 200);
-        assert_eq!(target.next().await.body.as_ref(), b"first valid");
+        assert_eq!(h.target.next().await.body.as_ref(), b"first valid");
         // Refused requests were counted and never stored.
-        assert_eq!(relay.handle.state.metrics.requests("okta", 401), 4);
-        let (stored, _) = relay.handle.state.store.stats("okta").expect("stats");
+        assert_eq!(h.relay.handle.state.metrics.requests("okta", 401), 4);
+        let (stored, _) = h.relay.handle.state.store.stats("okta").expect("stats");
         assert_eq!(stored, 1);
     })
     .await;
@@ -93,12 +83,7 @@ async fn status_within_a_second(url: &str, auth: Option<&str>, want: u16) -> u16
 async fn sender_header_changes_take_effect_on_a_running_relay() {
     with_timeout(async {
         let relay = spawn_relay(test_config()).await;
-        relay
-            .handle
-            .state
-            .store
-            .ensure_source("okta")
-            .expect("source");
+        relay.ensure_source("okta");
         let url = relay.hook_url("okta");
         assert_eq!(post_auth(&url, None, "a").await.status, 200);
         // Written through a second store handle, as `relay source set` does.
@@ -135,7 +120,7 @@ async fn rate_limit_answers_429_with_retry_after_and_spares_other_sources() {
         };
         let relay = spawn_relay(config).await;
         for s in ["okta", "other"] {
-            relay.handle.state.store.ensure_source(s).expect("source");
+            relay.ensure_source(s);
         }
         let url = relay.hook_url("okta");
         assert_eq!(post_auth(&url, None, "1").await.status, 200);
@@ -168,12 +153,7 @@ async fn too_many_or_too_large_headers_are_431() {
             ..test_config()
         };
         let relay = spawn_relay(config).await;
-        relay
-            .handle
-            .state
-            .store
-            .ensure_source("okta")
-            .expect("source");
+        relay.ensure_source("okta");
         let url = relay.hook_url("okta");
         let names: Vec<String> = (0..30).map(|i| format!("x-h{i}")).collect();
         let many: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &b"v"[..])).collect();
@@ -200,12 +180,7 @@ async fn slow_body_gets_408_while_other_requests_are_served() {
             ..test_config()
         };
         let relay = spawn_relay(config).await;
-        relay
-            .handle
-            .state
-            .store
-            .ensure_source("okta")
-            .expect("source");
+        relay.ensure_source("okta");
         let addr = relay.handle.addr;
         let mut slow = tokio::net::TcpStream::connect(addr).await.expect("connect");
         slow.write_all(
@@ -239,12 +214,7 @@ async fn full_queue_answers_503_with_retry_after() {
             ..test_config()
         };
         let relay = spawn_relay(config).await;
-        relay
-            .handle
-            .state
-            .store
-            .ensure_source("okta")
-            .expect("source");
+        relay.ensure_source("okta");
         let url = relay.hook_url("okta");
         for i in 0..3 {
             assert_eq!(post_auth(&url, None, &i.to_string()).await.status, 200);
@@ -264,23 +234,13 @@ async fn agents_per_source_are_limited_with_close_code_4006() {
             max_agents_per_source: 1,
             ..test_config()
         };
-        let relay = spawn_relay(config).await;
-        let token = relay.token("okta");
-        let mut target = spawn_target(Reply::default()).await;
-        let mut agent = spawn_agent(agent_options(&relay.url, &token, &target.url(), Mode::Ack));
-        agent.connected().await;
-        let hello = format!(
-            r#"{{"type":"hello","version":{},"token":"{token}","source":"okta","mode":"ack","agent_id":"second","window":1}}"#,
-            shared::PROTOCOL_VERSION
-        );
+        let mut h = Harness::builder().relay_config(config).start().await;
         assert_eq!(
-            close_code_for(&relay.url, &hello).await,
+            close_code_for(&h.relay.url, &hello(&h.token, "second")).await,
             Some(shared::close::TOO_MANY_AGENTS)
         );
-        client::post_json(&relay.hook_url("okta"), "still served")
-            .await
-            .expect("send");
-        assert_eq!(target.next().await.body.as_ref(), b"still served");
+        h.post("still served").await;
+        assert_eq!(h.target.next().await.body.as_ref(), b"still served");
     })
     .await;
 }
@@ -292,24 +252,18 @@ async fn oversized_frame_closes_only_that_session() {
             max_frame_bytes: 4096,
             ..test_config()
         };
-        let relay = spawn_relay(config).await;
-        let token = relay.token("okta");
-        let mut target = spawn_target(Reply::default()).await;
-        let mut agent = spawn_agent(agent_options(&relay.url, &token, &target.url(), Mode::Ack));
-        agent.connected().await;
-        let huge = format!(
-            r#"{{"type":"hello","version":1,"token":"{}","source":"okta","mode":"ack","agent_id":"x","window":1}}"#,
-            "t".repeat(10_000)
-        );
-        let code = close_code_for(&relay.url, &huge).await;
+        let mut h = Harness::builder().relay_config(config).start().await;
+        let mut huge = hello_value(&"t".repeat(10_000), "x");
+        huge["version"] = 1.into();
+        let code = close_code_for(&h.relay.url, &huge.to_string()).await;
         assert!(
-            code.is_none() || code == Some(shared::close::TOO_BIG) || code == Some(shared::close::BAD_FRAME),
+            code.is_none()
+                || code == Some(shared::close::TOO_BIG)
+                || code == Some(shared::close::BAD_FRAME),
             "{code:?}"
         );
-        client::post_json(&relay.hook_url("okta"), "after big frame")
-            .await
-            .expect("send");
-        assert_eq!(target.next().await.body.as_ref(), b"after big frame");
+        h.post("after big frame").await;
+        assert_eq!(h.target.next().await.body.as_ref(), b"after big frame");
     })
     .await;
 }
@@ -318,18 +272,17 @@ async fn oversized_frame_closes_only_that_session() {
 async fn revoked_token_closes_the_live_session_and_listen_fails_saying_why() {
     use agent::events::{AgentEvent, ConnState};
     with_timeout(async {
-        let relay = spawn_relay(test_config()).await;
-        let token = relay.token("okta");
+        let mut h = Harness::builder().start().await;
+        let relay = &h.relay;
         let keep = relay.token("other");
-        let target = spawn_target(Reply::default()).await;
-        let mut agent = spawn_agent(agent_options(&relay.url, &token, &target.url(), Mode::Ack));
-        agent.connected().await;
         // Another source's agent keeps working throughout.
         let mut other_target = spawn_target(Reply::default()).await;
-        let mut other_opts = agent_options(&relay.url, &keep, &other_target.url(), Mode::Ack);
-        other_opts.source = "other".into();
-        other_opts.cursor_key = format!("{}#other", relay.url);
-        let mut other = spawn_agent(other_opts);
+        let mut other = h.spawn_extra_agent(|o| {
+            o.token = keep;
+            o.source = "other".into();
+            o.cursor_key = format!("{}#other", relay.url);
+            o.target = target_for(&other_target.url());
+        });
         other.connected().await;
 
         let id = relay
@@ -346,7 +299,7 @@ async fn revoked_token_closes_the_live_session_and_listen_fails_saying_why() {
         let second = relay::store::sqlite::SqliteStore::open_dir(relay.dir.path()).expect("open");
         use relay::store::Store;
         assert!(second.revoke_token(&id).expect("revoke"));
-        let ev = agent
+        let ev = h
             .wait_for(|e| matches!(e, AgentEvent::State(ConnState::Failed { .. })))
             .await;
         let AgentEvent::State(ConnState::Failed { reason }) = ev else {
@@ -356,15 +309,14 @@ async fn revoked_token_closes_the_live_session_and_listen_fails_saying_why() {
             reason.contains("4005") || reason.contains("revoked"),
             "{reason}"
         );
-        let result = agent.join.await.expect("join");
+        let result = (&mut h.agent().join).await.expect("join");
         let err = result.expect_err("listen ends with an error");
         assert!(format!("{err:#}").contains("revoked"), "{err:#}");
 
-        client::post_json(&relay.hook_url("other"), "still served")
+        client::post_json(&h.relay.hook_url("other"), "still served")
             .await
             .expect("send");
         assert_eq!(other_target.next().await.body.as_ref(), b"still served");
-        drop(target);
     })
     .await;
 }
@@ -377,12 +329,7 @@ async fn slow_request_head_is_cut_off() {
             ..test_config()
         };
         let relay = spawn_relay(config).await;
-        relay
-            .handle
-            .state
-            .store
-            .ensure_source("okta")
-            .expect("source");
+        relay.ensure_source("okta");
         let mut slow = tokio::net::TcpStream::connect(relay.handle.addr)
             .await
             .expect("connect");
