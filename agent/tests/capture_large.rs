@@ -82,8 +82,7 @@ fn large_bodies_round_trip_through_every_write_path() {
         ])
         .expect("batch");
     // An outcome recorded later rewrites the capture's row, not its body.
-    store
-        .record_delivery(pending.id, 7, 8, &done, ("http://relay", "okta", 3))
+    fx::record_delivery(&store, pending.id, 7, 8, &done, ("http://relay", "okta", 3))
         .expect("delivery");
 
     let mut folded_done = folded.clone();
