@@ -278,9 +278,8 @@ fn locked_file_error_names_the_file() {
 
 #[test]
 fn damaged_rows_are_errors_naming_the_capture() {
-    let dir = tempfile::tempdir().expect("temp dir");
+    let (dir, store) = fx::temp_store();
     let path = dir.path().join("captures.sqlite3");
-    let store = CaptureStore::open(&path).expect("open");
     store.insert_many(&fx::all()).expect("insert");
     let raw = rusqlite::Connection::open(&path).expect("open raw");
     raw.execute(

@@ -151,9 +151,8 @@ fn pruning_deletes_large_bodies_with_their_captures() {
 
 #[test]
 fn a_store_written_before_large_bodies_is_upgraded() {
-    let dir = tempfile::tempdir().expect("temp dir");
+    let (dir, store) = fx::temp_store();
     let path = dir.path().join("captures.sqlite3");
-    let store = CaptureStore::open(&path).expect("open");
     store.insert_many(&fx::all()).expect("insert");
     drop(store);
     // What a version-1 store is: this schema without the large-body table.

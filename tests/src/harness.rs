@@ -144,6 +144,16 @@ impl Harness {
         }
     }
 
+    /// [`Harness::builder`] for a test of ack mode.
+    pub fn ack() -> HarnessBuilder {
+        Self::builder().mode(Mode::Ack)
+    }
+
+    /// [`Harness::builder`] for a test of proxy mode.
+    pub fn proxy() -> HarnessBuilder {
+        Self::builder().mode(Mode::Proxy)
+    }
+
     /// The running (or last stopped) agent.
     pub fn agent(&mut self) -> &mut TestAgent {
         self.agent
@@ -210,6 +220,13 @@ impl Harness {
     pub async fn post_ok(&self, body: impl Into<bytes::Bytes>) {
         let answer = self.post(body).await;
         assert_eq!(answer.status, 200, "{}", answer.text());
+    }
+
+    /// POSTs `body` and checks it is the next request the target receives: the relay and the
+    /// agent are still serving.
+    pub async fn assert_delivers(&mut self, body: &str) {
+        self.post(body.to_string()).await;
+        assert_eq!(self.target.next().await.body.as_ref(), body.as_bytes());
     }
 
     /// Waits for the agent's next event matching `pred`.

@@ -63,6 +63,16 @@ impl TestRelay {
             .expect("ensure source");
     }
 
+    /// Connects over plain TCP and writes `bytes`: a request, possibly cut short.
+    pub async fn raw_request(&self, bytes: &[u8]) -> tokio::net::TcpStream {
+        use tokio::io::AsyncWriteExt;
+        let mut stream = tokio::net::TcpStream::connect(self.handle.addr)
+            .await
+            .expect("connect");
+        stream.write_all(bytes).await.expect("write");
+        stream
+    }
+
     /// `{url}/h/{source}`.
     pub fn hook_url(&self, source: &str) -> String {
         format!("{}/h/{source}", self.url)
@@ -91,6 +101,13 @@ pub fn test_config() -> relay::Config {
 pub async fn spawn_relay(config: relay::Config) -> TestRelay {
     let dir = Arc::new(tempfile::tempdir().expect("tempdir"));
     spawn_relay_in(dir, config).await
+}
+
+/// Starts a relay on a fresh data directory with `source` created, for tests without agents.
+pub async fn spawn_relay_with_source(config: relay::Config, source: &str) -> TestRelay {
+    let relay = spawn_relay(config).await;
+    relay.ensure_source(source);
+    relay
 }
 
 /// Starts a relay on an existing data directory.

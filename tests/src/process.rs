@@ -63,6 +63,16 @@ impl RelayProcess {
         }
     }
 
+    /// Sends signal `name` (`TERM`, `HUP`) to the process with `kill`.
+    pub fn signal(&self, name: &str) {
+        let pid = self.child.id().expect("pid").to_string();
+        let status = std::process::Command::new("kill")
+            .args([&format!("-{name}"), &pid])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{name} {pid}: {status}");
+    }
+
     /// `http://ADDR`.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)

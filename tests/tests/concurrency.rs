@@ -2,7 +2,6 @@
 //! its own answer), ack mode one at a time in order unless `--concurrency` says otherwise.
 
 use hookrelay_tests::*;
-use shared::Mode;
 use std::time::Duration;
 
 /// How long the target holds each request. Concurrent deliveries all reach it well within
@@ -36,11 +35,7 @@ async fn arrive_together(target: &mut TestTarget, n: usize, within: Duration) ->
 #[tokio::test]
 async fn proxy_mode_delivers_waiting_senders_concurrently() {
     with_timeout(async {
-        let mut h = Harness::builder()
-            .mode(Mode::Proxy)
-            .reply(slow())
-            .start()
-            .await;
+        let mut h = Harness::proxy().reply(slow()).start().await;
         let senders: Vec<_> = (0..4)
             .map(|i| {
                 let url = h.hook_url();
@@ -61,8 +56,7 @@ async fn proxy_mode_delivers_waiting_senders_concurrently() {
 #[tokio::test]
 async fn ack_mode_with_concurrency_delivers_several_at_once() {
     with_timeout(async {
-        let mut h = Harness::builder()
-            .mode(Mode::Ack)
+        let mut h = Harness::ack()
             .reply(slow())
             .agent(|o| o.concurrency = Some(3))
             .start()
@@ -85,11 +79,7 @@ async fn ack_mode_delivers_one_at_a_time_in_order_by_default() {
             delay: hold,
             ..Reply::default()
         };
-        let mut h = Harness::builder()
-            .mode(Mode::Ack)
-            .reply(reply)
-            .start()
-            .await;
+        let mut h = Harness::ack().reply(reply).start().await;
         for i in 0..3 {
             h.post(i.to_string()).await;
         }

@@ -203,14 +203,7 @@ async fn a_failed_commit_is_503_never_2xx_and_the_relay_keeps_serving() {
             assert_eq!(a.status, 503);
             assert!(a.text().contains("could not be stored"), "{}", a.text());
         }
-        let v = client::send(
-            "GET",
-            &url,
-            &[("x-okta-verification-challenge", b"still")],
-            "",
-        )
-        .await
-        .expect("send");
+        let v = client::challenge(&url, b"still").await;
         assert_eq!(v.status, 200, "the relay keeps serving");
         shutdown.cancel();
     })

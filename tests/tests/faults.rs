@@ -3,7 +3,7 @@
 use agent::events::{AgentEvent, ConnState};
 use hookrelay_tests::auth::{close_code, connect_with_hello, connect_ws, hello, hello_value};
 use hookrelay_tests::*;
-use shared::{DeliveryError, Mode};
+use shared::DeliveryError;
 use std::time::Duration;
 
 #[tokio::test]
@@ -23,9 +23,7 @@ async fn unknown_source_is_404_with_json() {
             "{}",
             answer.text()
         );
-        let health = client::send("GET", &format!("{}/healthz", relay.url), &[], "")
-            .await
-            .expect("health");
+        let health = client::get(&format!("{}/healthz", relay.url)).await;
         assert_eq!(health.status, 200);
     })
     .await;
@@ -43,8 +41,7 @@ async fn oversized_body_is_413_and_not_forwarded() {
         assert_eq!(answer.status, 413);
         assert!(answer.text().contains("limit"), "{}", answer.text());
         // The next, valid event is the first the target sees.
-        h.post("small").await;
-        assert_eq!(h.target.next().await.body.as_ref(), b"small");
+        h.assert_delivers("small").await;
     })
     .await;
 }
@@ -53,11 +50,7 @@ async fn oversized_body_is_413_and_not_forwarded() {
 async fn local_target_down_is_a_recorded_failure() {
     with_timeout(async {
         let dead = target_for(&closed_port_url().await);
-        let mut h = Harness::builder()
-            .mode(Mode::Proxy)
-            .agent(|o| o.target = dead)
-            .start()
-            .await;
+        let mut h = Harness::proxy().agent(|o| o.target = dead).start().await;
         let answer = h.post("{}").await;
         assert_eq!(answer.status, 502);
         assert!(answer.text().contains("refused"), "{}", answer.text());
@@ -83,9 +76,8 @@ async fn slow_local_target_times_out_in_proxy_mode_with_504() {
             delay: Duration::from_secs(2),
             ..Reply::default()
         };
-        let h = Harness::builder()
+        let h = Harness::proxy()
             .relay_config(config)
-            .mode(Mode::Proxy)
             .reply(reply)
             .start()
             .await;
@@ -104,7 +96,7 @@ async fn slow_local_target_times_out_in_proxy_mode_with_504() {
 async fn proxy_mode_without_agent_is_502() {
     with_timeout(async {
         // An agent in proxy mode sets the mode, then leaves.
-        let mut h = Harness::builder().mode(Mode::Proxy).start().await;
+        let mut h = Harness::proxy().start().await;
         h.stop_agent().await;
         let mut status = 0;
         // The relay notices the agent left when its session ends; poll the answer, bounded.
@@ -186,8 +178,7 @@ async fn malformed_frames_close_only_that_session() {
             Some(shared::close::VERSION_MISMATCH)
         );
         // The real agent kept working throughout.
-        h.post("still here").await;
-        assert_eq!(h.target.next().await.body.as_ref(), b"still here");
+        h.assert_delivers("still here").await;
     })
     .await;
 }
@@ -197,7 +188,7 @@ async fn a_plain_request_to_the_agent_endpoint_is_a_clear_4xx() {
     with_timeout(async {
         let relay = spawn_relay(test_config()).await;
         let url = format!("{}/agent/connect", relay.url);
-        let plain = client::send("GET", &url, &[], "").await.expect("send");
+        let plain = client::get(&url).await;
         assert_eq!(plain.status, 400);
         assert!(
             plain.text().contains("websocket upgrade"),

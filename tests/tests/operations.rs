@@ -20,9 +20,7 @@ async fn metrics_show_requests_agents_and_store_without_secrets() {
         assert_eq!(post_auth(&url, None, "no").await.status, 401);
         h.target.next().await;
         let _ = client::post_json(&h.relay.hook_url("nope"), "{}").await;
-        let m = client::send("GET", &format!("{}/metrics", h.relay.url), &[], "")
-            .await
-            .expect("metrics");
+        let m = client::get(&format!("{}/metrics", h.relay.url)).await;
         assert_eq!(m.status, 200);
         let text = m.text();
         for needle in [
@@ -50,9 +48,7 @@ async fn metrics_are_hidden_from_peers_not_allowed() {
             ..test_config()
         };
         let relay = spawn_relay(config).await;
-        let m = client::send("GET", &format!("{}/metrics", relay.url), &[], "")
-            .await
-            .expect("metrics");
+        let m = client::get(&format!("{}/metrics", relay.url)).await;
         assert_eq!(m.status, 404);
     })
     .await;
@@ -72,12 +68,9 @@ async fn shutdown_finishes_in_flight_requests_and_closes_sessions_going_away() {
         let first = ws.next().await.expect("frame").expect("ok");
         assert!(matches!(first, Message::Text(_)), "{first:?}");
         // An in-flight request: headers sent, body still coming.
-        let mut slow = tokio::net::TcpStream::connect(relay.handle.addr)
-            .await
-            .expect("connect");
-        slow.write_all(b"POST /h/okta HTTP/1.1\r\nhost: x\r\ncontent-length: 8\r\n\r\nhalf")
-            .await
-            .expect("write");
+        let mut slow = relay
+            .raw_request(b"POST /h/okta HTTP/1.1\r\nhost: x\r\ncontent-length: 8\r\n\r\nhalf")
+            .await;
         // Let the relay start reading the body before shutting down.
         let mut probe = [0u8; 1];
         assert!(
@@ -224,9 +217,7 @@ async fn secrets_never_appear_in_relay_logs() {
         let mut ws = connect_with_hello(&base, &hello).await;
         let _ = ws.next().await;
         drop(ws);
-        let m = client::send("GET", &format!("{base}/metrics"), &[], "")
-            .await
-            .expect("metrics");
+        let m = client::get(&format!("{base}/metrics")).await;
         assert!(!m.text().contains(SECRET) && !m.text().contains(&token));
         relay.child.start_kill().expect("kill");
         let _ = relay.child.wait().await;
@@ -257,12 +248,7 @@ async fn sigterm_closes_sessions_going_away_and_exits_cleanly() {
         let mut ws = connect_with_hello(&relay.url(), &hello(&token, "a")).await;
         let first = ws.next().await.expect("frame").expect("ok");
         assert!(matches!(first, Message::Text(_)), "{first:?}");
-        let pid = relay.child.id().expect("pid").to_string();
-        let status = std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("kill -TERM");
-        assert!(status.success());
+        relay.signal("TERM");
         assert_eq!(close_code(&mut ws).await, Some(shared::close::GOING_AWAY));
         drop(ws);
         let exit = relay.child.wait().await.expect("wait");

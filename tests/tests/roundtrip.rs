@@ -1,7 +1,6 @@
 //! Webhook → relay → agent → local target → back, byte for byte.
 
 use hookrelay_tests::*;
-use shared::Mode;
 
 const OKTA_BODY: &str = include_str!("../fixtures/okta-event-hook.json");
 
@@ -62,11 +61,7 @@ async fn proxy_mode_returns_the_local_answer() {
             body: bytes::Bytes::from_static(br#"{"commands":[]}"#),
             ..Reply::default()
         };
-        let mut h = Harness::builder()
-            .mode(Mode::Proxy)
-            .reply(reply)
-            .start()
-            .await;
+        let mut h = Harness::proxy().reply(reply).start().await;
         let answer = h.post(r#"{"data":{}}"#).await;
         assert_eq!(answer.status, 201);
         assert_eq!(answer.header("x-local").as_deref(), Some("yes"));
@@ -79,7 +74,7 @@ async fn proxy_mode_returns_the_local_answer() {
 #[tokio::test]
 async fn five_megabyte_binary_body_passes_untouched() {
     with_timeout(async {
-        let mut h = Harness::builder().mode(Mode::Proxy).start().await;
+        let mut h = Harness::proxy().start().await;
         let body: Vec<u8> = (0..5 * 1024 * 1024u32)
             .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
             .collect();
@@ -106,7 +101,7 @@ async fn five_megabyte_binary_body_passes_untouched() {
 #[tokio::test]
 async fn concurrent_proxy_requests_get_their_own_answers() {
     with_timeout(async {
-        let h = Harness::builder().mode(Mode::Proxy).start().await;
+        let h = Harness::proxy().start().await;
         let mut tasks = Vec::new();
         for i in 0..20 {
             let url = format!("{}/n/{i}", h.hook_url());

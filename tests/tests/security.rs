@@ -5,7 +5,7 @@ use hookrelay_tests::*;
 use relay::limits::RateLimit;
 use relay::store::SenderAuth;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 
 use hookrelay_tests::auth::*;
 
@@ -31,14 +31,7 @@ async fn missing_or_wrong_sender_header_is_401_and_nothing_is_forwarded() {
         let prefix = post_auth(&url, Some("okta-shared"), "prefix").await;
         assert_eq!(prefix.status, 401);
         // The verification GET is checked the same way.
-        let verify = client::send(
-            "GET",
-            &url,
-            &[("x-okta-verification-challenge", b"abc")],
-            "",
-        )
-        .await
-        .expect("verify");
+        let verify = client::challenge(&url, b"abc").await;
         assert_eq!(verify.status, 401);
         let verify = client::send(
             "GET",
@@ -82,8 +75,7 @@ async fn status_within_a_second(url: &str, auth: Option<&str>, want: u16) -> u16
 #[tokio::test]
 async fn sender_header_changes_take_effect_on_a_running_relay() {
     with_timeout(async {
-        let relay = spawn_relay(test_config()).await;
-        relay.ensure_source("okta");
+        let relay = spawn_relay_with_source(test_config(), "okta").await;
         let url = relay.hook_url("okta");
         assert_eq!(post_auth(&url, None, "a").await.status, 200);
         // Written through a second store handle, as `relay source set` does.
@@ -152,8 +144,7 @@ async fn too_many_or_too_large_headers_are_431() {
             max_header_bytes: 2048,
             ..test_config()
         };
-        let relay = spawn_relay(config).await;
-        relay.ensure_source("okta");
+        let relay = spawn_relay_with_source(config, "okta").await;
         let url = relay.hook_url("okta");
         let names: Vec<String> = (0..30).map(|i| format!("x-h{i}")).collect();
         let many: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &b"v"[..])).collect();
@@ -172,6 +163,30 @@ async fn too_many_or_too_large_headers_are_431() {
     .await;
 }
 
+/// Starts a relay serving `okta` with `config`, sends `partial` (a request cut short) on a
+/// connection of its own, checks that a whole request is served meanwhile, then reads the slow
+/// connection to its end: (the relay, the read's result, what was read, how long reading took).
+async fn cut_short(
+    config: relay::Config,
+    partial: &[u8],
+) -> (TestRelay, std::io::Result<usize>, String, Duration) {
+    let relay = spawn_relay_with_source(config, "okta").await;
+    let mut slow = relay.raw_request(partial).await;
+    // Served meanwhile.
+    assert_eq!(
+        post_auth(&relay.hook_url("okta"), None, "fast")
+            .await
+            .status,
+        200
+    );
+    let mut buf = Vec::new();
+    let started = std::time::Instant::now();
+    let read = slow.read_to_end(&mut buf).await;
+    let took = started.elapsed();
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    (relay, read, text, took)
+}
+
 #[tokio::test]
 async fn slow_body_gets_408_while_other_requests_are_served() {
     with_timeout(async {
@@ -179,25 +194,9 @@ async fn slow_body_gets_408_while_other_requests_are_served() {
             body_read_timeout: Duration::from_millis(300),
             ..test_config()
         };
-        let relay = spawn_relay(config).await;
-        relay.ensure_source("okta");
-        let addr = relay.handle.addr;
-        let mut slow = tokio::net::TcpStream::connect(addr).await.expect("connect");
-        slow.write_all(
-            b"POST /h/okta HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\nonly ten b",
-        )
-        .await
-        .expect("write");
-        // Served meanwhile.
-        assert_eq!(
-            post_auth(&relay.hook_url("okta"), None, "fast")
-                .await
-                .status,
-            200
-        );
-        let mut buf = Vec::new();
-        slow.read_to_end(&mut buf).await.expect("read");
-        let text = String::from_utf8_lossy(&buf);
+        let partial = b"POST /h/okta HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\nonly ten b";
+        let (relay, read, text, _) = cut_short(config, partial).await;
+        read.expect("read");
         assert!(text.starts_with("HTTP/1.1 408"), "{text}");
         assert!(text.contains("not received within"), "{text}");
         let (stored, _) = relay.handle.state.store.stats("okta").expect("stats");
@@ -213,8 +212,7 @@ async fn full_queue_answers_503_with_retry_after() {
             max_queued_events: Some(3),
             ..test_config()
         };
-        let relay = spawn_relay(config).await;
-        relay.ensure_source("okta");
+        let relay = spawn_relay_with_source(config, "okta").await;
         let url = relay.hook_url("okta");
         for i in 0..3 {
             assert_eq!(post_auth(&url, None, &i.to_string()).await.status, 200);
@@ -239,8 +237,7 @@ async fn agents_per_source_are_limited_with_close_code_4006() {
             close_code_for(&h.relay.url, &hello(&h.token, "second")).await,
             Some(shared::close::TOO_MANY_AGENTS)
         );
-        h.post("still served").await;
-        assert_eq!(h.target.next().await.body.as_ref(), b"still served");
+        h.assert_delivers("still served").await;
     })
     .await;
 }
@@ -262,8 +259,7 @@ async fn oversized_frame_closes_only_that_session() {
                 || code == Some(shared::close::BAD_FRAME),
             "{code:?}"
         );
-        h.post("after big frame").await;
-        assert_eq!(h.target.next().await.body.as_ref(), b"after big frame");
+        h.assert_delivers("after big frame").await;
     })
     .await;
 }
@@ -328,25 +324,8 @@ async fn slow_request_head_is_cut_off() {
             header_read_timeout: Duration::from_millis(300),
             ..test_config()
         };
-        let relay = spawn_relay(config).await;
-        relay.ensure_source("okta");
-        let mut slow = tokio::net::TcpStream::connect(relay.handle.addr)
-            .await
-            .expect("connect");
-        slow.write_all(b"POST /h/okta HTTP/1.1\r\nhost: x\r\n")
-            .await
-            .expect("write");
-        assert_eq!(
-            post_auth(&relay.hook_url("okta"), None, "fast")
-                .await
-                .status,
-            200
-        );
-        let mut buf = Vec::new();
-        let started = std::time::Instant::now();
-        let _ = slow.read_to_end(&mut buf).await;
-        assert!(started.elapsed() < Duration::from_secs(5));
-        let text = String::from_utf8_lossy(&buf);
+        let (_, _, text, took) = cut_short(config, b"POST /h/okta HTTP/1.1\r\nhost: x\r\n").await;
+        assert!(took < Duration::from_secs(5));
         assert!(
             text.is_empty() || text.starts_with("HTTP/1.1 408"),
             "{text}"

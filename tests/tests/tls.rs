@@ -153,12 +153,7 @@ async fn sighup_reloads_the_certificate_files() {
         assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
         assert_eq!(served, roots[0], "the original certificate until SIGHUP");
 
-        let pid = relay.child.id().expect("pid").to_string();
-        let status = std::process::Command::new("kill")
-            .args(["-HUP", &pid])
-            .status()
-            .expect("kill -HUP");
-        assert!(status.success());
+        relay.signal("HUP");
         let line = reload_rx.recv().await.expect("reload log line");
         assert!(line.contains("reloaded"), "{line}");
         let (answer, served) = https_request(addr, &roots, health).await.expect("https");
@@ -167,10 +162,7 @@ async fn sighup_reloads_the_certificate_files() {
 
         // A broken file keeps the current certificate.
         std::fs::write(&cert, "garbage").expect("write cert");
-        std::process::Command::new("kill")
-            .args(["-HUP", &pid])
-            .status()
-            .expect("kill -HUP");
+        relay.signal("HUP");
         let line = reload_rx.recv().await.expect("reload log line");
         assert!(line.contains("failed"), "{line}");
         let (_, served) = https_request(addr, &roots, health).await.expect("https");

@@ -8,14 +8,7 @@ async fn verification_without_an_agent() {
     with_timeout(async {
         let relay = spawn_relay(test_config()).await;
         relay.token("okta");
-        let answer = client::send(
-            "GET",
-            &relay.hook_url("okta"),
-            &[("x-okta-verification-challenge", b"abc\"123")],
-            "",
-        )
-        .await
-        .expect("send");
+        let answer = client::challenge(&relay.hook_url("okta"), b"abc\"123").await;
         assert_eq!(answer.status, 200);
         assert_eq!(
             answer.header("content-type").as_deref(),
@@ -30,14 +23,7 @@ async fn verification_without_an_agent() {
 async fn verification_with_an_agent_is_shown_and_not_delivered() {
     with_timeout(async {
         let mut h = Harness::builder().start().await;
-        let answer = client::send(
-            "GET",
-            &h.hook_url(),
-            &[("x-okta-verification-challenge", b"xyz")],
-            "",
-        )
-        .await
-        .expect("send");
+        let answer = client::challenge(&h.hook_url(), b"xyz").await;
         assert_eq!(answer.text(), r#"{"verification":"xyz"}"#);
         let c = h
             .wait_for_capture(|c| c.kind == CaptureKind::Verification)
