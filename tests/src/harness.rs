@@ -2,7 +2,7 @@
 //! recording target and an agent the relay accepted, plus the steps tests take on them.
 //!
 //! ```ignore
-//! let mut h = Harness::builder().mode(Mode::Proxy).reply(reply).start().await;
+//! let mut h = Harness::proxy().relay(|c| c.max_body_bytes = 1024).start().await;
 //! let answer = h.post("{}").await;
 //! ```
 
@@ -35,9 +35,9 @@ pub struct HarnessBuilder {
 }
 
 impl HarnessBuilder {
-    /// The relay's configuration (default: [`test_config`]).
-    pub fn relay_config(mut self, config: relay::Config) -> Self {
-        self.config = config;
+    /// Changes the relay's configuration (default: [`test_config`]).
+    pub fn relay(mut self, edit: impl FnOnce(&mut relay::Config)) -> Self {
+        edit(&mut self.config);
         self
     }
 

@@ -63,6 +63,11 @@ impl TestRelay {
             .expect("ensure source");
     }
 
+    /// How many events the relay holds for `source`.
+    pub fn stored(&self, source: &str) -> u64 {
+        self.handle.state.store.stats(source).expect("stats").0
+    }
+
     /// Connects over plain TCP and writes `bytes`: a request, possibly cut short.
     pub async fn raw_request(&self, bytes: &[u8]) -> tokio::net::TcpStream {
         use tokio::io::AsyncWriteExt;

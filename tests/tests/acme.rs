@@ -90,11 +90,7 @@ async fn certificate_from_pebble_then_a_webhook_over_it() {
 
         // The relay: TLS with the ACME resolver, no certificate yet.
         let resolver = Arc::new(relay::acme::AcmeResolver::default());
-        let config = relay::Config {
-            tls: Some(resolver.clone()),
-            ..test_config()
-        };
-        let mut h = Harness::builder().relay_config(config).no_agent().start().await;
+        let mut h = Harness::builder().relay(|c| c.tls = Some(resolver.clone())).no_agent().start().await;
         let relay_port = h.relay.handle.addr.port();
 
         let (api_port, mgmt_port) = (free_port().await, free_port().await);

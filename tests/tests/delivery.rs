@@ -55,10 +55,13 @@ async fn okta_redeliveries_are_marked_and_can_be_dropped() {
 #[tokio::test]
 async fn retention_drops_the_oldest_and_the_agent_is_told() {
     with_timeout(async {
-        let mut config = test_config();
-        config.prune_interval = Duration::from_millis(50);
-        config.retention.max_events = 5;
-        let mut h = Harness::builder().relay_config(config).start().await;
+        let mut h = Harness::builder()
+            .relay(|c| {
+                c.prune_interval = Duration::from_millis(50);
+                c.retention.max_events = 5;
+            })
+            .start()
+            .await;
         h.stop_agent().await;
         for i in 1..=10 {
             h.post(format!("{i}")).await;
@@ -213,11 +216,10 @@ async fn a_failed_commit_is_503_never_2xx_and_the_relay_keeps_serving() {
 #[tokio::test]
 async fn delivered_events_do_not_count_against_the_queue_limit() {
     with_timeout(async {
-        let config = relay::Config {
-            max_queued_events: Some(3),
-            ..test_config()
-        };
-        let mut h = Harness::builder().relay_config(config).start().await;
+        let mut h = Harness::builder()
+            .relay(|c| c.max_queued_events = Some(3))
+            .start()
+            .await;
         for i in 0..10 {
             let a = h.post(format!("{i}")).await;
             assert_eq!(a.status, 200, "event {i}: {}", a.text());

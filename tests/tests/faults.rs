@@ -32,11 +32,10 @@ async fn unknown_source_is_404_with_json() {
 #[tokio::test]
 async fn oversized_body_is_413_and_not_forwarded() {
     with_timeout(async {
-        let config = relay::Config {
-            max_body_bytes: 1024,
-            ..test_config()
-        };
-        let mut h = Harness::builder().relay_config(config).start().await;
+        let mut h = Harness::builder()
+            .relay(|c| c.max_body_bytes = 1024)
+            .start()
+            .await;
         let answer = h.post(vec![b'x'; 2048]).await;
         assert_eq!(answer.status, 413);
         assert!(answer.text().contains("limit"), "{}", answer.text());
@@ -68,16 +67,12 @@ async fn local_target_down_is_a_recorded_failure() {
 #[tokio::test]
 async fn slow_local_target_times_out_in_proxy_mode_with_504() {
     with_timeout(async {
-        let config = relay::Config {
-            proxy_deadline: Duration::from_millis(300),
-            ..test_config()
-        };
         let reply = Reply {
             delay: Duration::from_secs(2),
             ..Reply::default()
         };
         let h = Harness::proxy()
-            .relay_config(config)
+            .relay(|c| c.proxy_deadline = Duration::from_millis(300))
             .reply(reply)
             .start()
             .await;

@@ -54,8 +54,7 @@ async fn missing_or_wrong_sender_header_is_401_and_nothing_is_forwarded() {
         assert_eq!(h.target.next().await.body.as_ref(), b"first valid");
         // Refused requests were counted and never stored.
         assert_eq!(h.relay.handle.state.metrics.requests("okta", 401), 4);
-        let (stored, _) = h.relay.handle.state.store.stats("okta").expect("stats");
-        assert_eq!(stored, 1);
+        assert_eq!(h.relay.stored("okta"), 1);
     })
     .await;
 }
@@ -130,8 +129,7 @@ async fn rate_limit_answers_429_with_retry_after_and_spares_other_sources() {
             post_auth(&relay.hook_url("other"), None, "x").await.status,
             200
         );
-        let (stored, _) = relay.handle.state.store.stats("okta").expect("stats");
-        assert_eq!(stored, 2);
+        assert_eq!(relay.stored("okta"), 2);
     })
     .await;
 }
@@ -157,8 +155,7 @@ async fn too_many_or_too_large_headers_are_431() {
             .expect("send");
         assert_eq!(answer.status, 431);
         assert_eq!(post_auth(&url, None, "fine").await.status, 200);
-        let (stored, _) = relay.handle.state.store.stats("okta").expect("stats");
-        assert_eq!(stored, 1);
+        assert_eq!(relay.stored("okta"), 1);
     })
     .await;
 }
@@ -199,8 +196,7 @@ async fn slow_body_gets_408_while_other_requests_are_served() {
         read.expect("read");
         assert!(text.starts_with("HTTP/1.1 408"), "{text}");
         assert!(text.contains("not received within"), "{text}");
-        let (stored, _) = relay.handle.state.store.stats("okta").expect("stats");
-        assert_eq!(stored, 1);
+        assert_eq!(relay.stored("okta"), 1);
     })
     .await;
 }
@@ -228,11 +224,10 @@ async fn full_queue_answers_503_with_retry_after() {
 #[tokio::test]
 async fn agents_per_source_are_limited_with_close_code_4006() {
     with_timeout(async {
-        let config = relay::Config {
-            max_agents_per_source: 1,
-            ..test_config()
-        };
-        let mut h = Harness::builder().relay_config(config).start().await;
+        let mut h = Harness::builder()
+            .relay(|c| c.max_agents_per_source = 1)
+            .start()
+            .await;
         assert_eq!(
             close_code_for(&h.relay.url, &hello(&h.token, "second")).await,
             Some(shared::close::TOO_MANY_AGENTS)
@@ -245,11 +240,10 @@ async fn agents_per_source_are_limited_with_close_code_4006() {
 #[tokio::test]
 async fn oversized_frame_closes_only_that_session() {
     with_timeout(async {
-        let config = relay::Config {
-            max_frame_bytes: 4096,
-            ..test_config()
-        };
-        let mut h = Harness::builder().relay_config(config).start().await;
+        let mut h = Harness::builder()
+            .relay(|c| c.max_frame_bytes = 4096)
+            .start()
+            .await;
         let mut huge = hello_value(&"t".repeat(10_000), "x");
         huge["version"] = 1.into();
         let code = close_code_for(&h.relay.url, &huge.to_string()).await;

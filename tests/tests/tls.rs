@@ -80,12 +80,8 @@ async fn webhook_over_https_reaches_the_target_through_an_agent_over_wss() {
         let g = generate();
         let key = relay::tls::certified_key_from_pem(g.cert_pem.as_bytes(), g.key_pem.as_bytes())
             .expect("load key");
-        let config = relay::Config {
-            tls: Some(Arc::new(relay::tls::CertResolver::new(key))),
-            ..test_config()
-        };
         let mut h = Harness::builder()
-            .relay_config(config)
+            .relay(|c| c.tls = Some(Arc::new(relay::tls::CertResolver::new(key))))
             .no_agent()
             .start()
             .await;
