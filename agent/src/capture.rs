@@ -135,35 +135,6 @@ impl CaptureStore {
         Ok(())
     }
 
-    /// Records the outcome of a capture's delivery and advances the cursor of `relay` on
-    /// `source` to `seq`, in one transaction (one commit per delivered event instead of two).
-    /// Fails, changing nothing, if no capture has that id.
-    pub fn record_delivery(
-        &self,
-        id: EventId,
-        delivered_at_ms: u64,
-        answered_at_ms: u64,
-        outcome: &DeliveryOutcome,
-        cursor: (&str, &str, u64),
-    ) -> anyhow::Result<()> {
-        let (relay, source, seq) = cursor;
-        let seq = i64::try_from(seq).map_err(|_| anyhow!("sequence {seq} is too large"))?;
-        let mut conn = self.lock();
-        let tx = conn.transaction().context("starting a transaction")?;
-        let values = row::outcome_params(id, delivered_at_ms, answered_at_ms, outcome)?;
-        let changed = tx
-            .prepare_cached(row::UPDATE_OUTCOME)
-            .and_then(|mut s| s.execute(params_from_iter(values)))
-            .with_context(|| format!("recording the outcome of capture {id}"))?;
-        if changed == 0 {
-            bail!("recording the outcome of capture {id}: no such capture");
-        }
-        tx.prepare_cached(SET_CURSOR)
-            .and_then(|mut s| s.execute(params![relay, source, seq]))
-            .with_context(|| format!("saving the cursor for {relay} source {source}"))?;
-        tx.commit().context("committing a delivery")
-    }
-
     /// One capture.
     pub fn get(&self, id: EventId) -> anyhow::Result<Option<Capture>> {
         let conn = self.lock();
@@ -277,22 +248,6 @@ impl CaptureStore {
         collect(&conn, &sql, []).context("listing captures")
     }
 
-    /// Every capture's id, oldest first.
-    pub fn all_ids(&self) -> anyhow::Result<Vec<EventId>> {
-        let conn = self.lock();
-        let run = || -> anyhow::Result<Vec<EventId>> {
-            let mut stmt = conn.prepare_cached("SELECT id FROM captures ORDER BY row_id")?;
-            let ids = stmt.query_map([], |r| r.get::<_, String>(0))?;
-            ids.map(|id| {
-                let id = id?;
-                id.parse()
-                    .with_context(|| format!("invalid capture id {id:?} in the store"))
-            })
-            .collect()
-        };
-        run().context("listing capture ids")
-    }
-
     /// The ids of the newest captures (at most `limit`, newest first) whose request or response
     /// body contains `needle`, ignoring ASCII case. Bodies are read as text up to their first
     /// NUL byte. Scans bodies newest first until `limit` match (every body when fewer do).
@@ -339,19 +294,6 @@ impl CaptureStore {
             .context("counting captures")
     }
 
-    /// True when the capture exists and has an outcome (a response or an error).
-    pub fn is_delivered(&self, id: EventId) -> anyhow::Result<bool> {
-        let conn = self.lock();
-        let delivered: Option<bool> = conn
-            .prepare_cached("SELECT duration_us IS NOT NULL FROM captures WHERE id = ?1")
-            .and_then(|mut s| {
-                s.query_row(params![id.to_string()], |r| r.get(0))
-                    .optional()
-            })
-            .with_context(|| format!("checking whether capture {id} was delivered"))?;
-        Ok(delivered.unwrap_or(false))
-    }
-
     /// Deletes all but the newest `keep` captures; returns how many it deleted.
     pub fn prune(&self, keep: usize) -> anyhow::Result<usize> {
         let keep = i64::try_from(keep).unwrap_or(i64::MAX);
@@ -386,16 +328,6 @@ impl CaptureStore {
             .with_context(|| format!("reading the cursor for {relay} source {source}"))
     }
 
-    /// Remembers the last sequence acked. Never moves a cursor backwards.
-    pub fn set_cursor(&self, relay: &str, source: &str, seq: u64) -> anyhow::Result<()> {
-        let seq = i64::try_from(seq).map_err(|_| anyhow!("sequence {seq} is too large"))?;
-        let conn = self.lock();
-        conn.prepare_cached(SET_CURSOR)
-            .and_then(|mut s| s.execute(params![relay, source, seq]))
-            .with_context(|| format!("saving the cursor for {relay} source {source}"))?;
-        Ok(())
-    }
-
     /// This installation's stable agent id, created on first use.
     pub fn agent_id(&self) -> anyhow::Result<String> {
         let conn = self.lock();
@@ -426,61 +358,4 @@ fn collect(
         out.push(row::from_row(r)?);
     }
     Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::CaptureKind;
-    use shared::{HttpRequest, HttpResponse};
-
-    fn pending() -> Capture {
-        Capture {
-            id: EventId::new(),
-            seq: Some(7),
-            source: "okta".into(),
-            kind: CaptureKind::Event,
-            received_at_ms: 1,
-            delivered_at_ms: Some(2),
-            answered_at_ms: None,
-            target_url: "http://127.0.0.1:1/x".into(),
-            request: HttpRequest {
-                method: "POST".into(),
-                path: String::new(),
-                query: None,
-                headers: vec![],
-                body: "{}".into(),
-            },
-            outcome: None,
-            duplicate: false,
-            replay_of: None,
-        }
-    }
-
-    #[test]
-    fn record_delivery_sets_outcome_and_cursor_together() {
-        let store = CaptureStore::open_in_memory().expect("open");
-        let c = pending();
-        store.insert(&c).expect("insert");
-        let outcome = DeliveryOutcome::answered(
-            HttpResponse {
-                status: 200,
-                headers: vec![],
-                body: Default::default(),
-            },
-            9,
-        );
-        store
-            .record_delivery(c.id, 2, 3, &outcome, ("r", "okta", 7))
-            .expect("record");
-        assert!(store.is_delivered(c.id).expect("delivered?"));
-        assert_eq!(store.cursor("r", "okta").expect("cursor"), Some(7));
-
-        // Unknown capture: an error, and the cursor does not move.
-        let err = store
-            .record_delivery(EventId::new(), 2, 3, &outcome, ("r", "okta", 9))
-            .expect_err("unknown id");
-        assert!(format!("{err:#}").contains("no such capture"), "{err:#}");
-        assert_eq!(store.cursor("r", "okta").expect("cursor"), Some(7));
-    }
 }

@@ -2,6 +2,10 @@
 //! records every exchange and shows it.
 
 pub mod capture;
+/// The capture builder the unit tests share with the integration tests.
+#[cfg(test)]
+#[path = "../tests/capture_fixtures/builder.rs"]
+pub(crate) mod capture_builder;
 pub mod cli;
 pub mod commands;
 pub mod config;

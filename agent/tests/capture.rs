@@ -5,7 +5,7 @@ mod capture_fixtures;
 use agent::capture::CaptureStore;
 use agent::model::Capture;
 use capture_fixtures as fx;
-use shared::{DeliveryError, DeliveryOutcome, EventId, HttpResponse};
+use shared::{DeliveryError, EventId};
 use std::time::{Duration, Instant};
 
 #[test]
@@ -39,7 +39,7 @@ fn persists_across_reopen_and_creates_parent_dirs() {
     let store = CaptureStore::open(&path).expect("open");
     store.insert(&fx::delivered()).expect("insert");
     store.insert(&fx::pending()).expect("insert");
-    store.set_cursor("wss://relay", "okta", 9).expect("cursor");
+    fx::set_cursor(&store, "wss://relay", "okta", 9).expect("cursor");
     let agent_id = store.agent_id().expect("agent id");
     drop(store);
 
@@ -78,7 +78,7 @@ fn insert_many_stores_all_in_order() {
     store.insert_many(&fx::all()).expect("insert many");
     assert_eq!(store.all().expect("all"), fx::all());
     let ids: Vec<EventId> = fx::all().iter().map(|c| c.id).collect();
-    assert_eq!(store.all_ids().expect("ids"), ids);
+    assert_eq!(fx::all_ids(&store).expect("ids"), ids);
 }
 
 #[test]
@@ -86,21 +86,14 @@ fn record_outcome_marks_delivered() {
     let store = CaptureStore::open_in_memory().expect("open");
     let pending = fx::pending();
     store.insert(&pending).expect("insert");
-    assert!(!store.is_delivered(pending.id).expect("delivered?"));
-    assert!(!store.is_delivered(EventId::new()).expect("delivered?"));
+    assert!(!fx::is_delivered(&store, pending.id).expect("delivered?"));
+    assert!(!fx::is_delivered(&store, EventId::new()).expect("delivered?"));
 
-    let outcome = DeliveryOutcome::answered(
-        HttpResponse {
-            status: 204,
-            headers: vec![],
-            body: Default::default(),
-        },
-        5,
-    );
+    let outcome = fx::answer(204, "", 5);
     store
         .record_outcome(pending.id, 10, 20, &outcome)
         .expect("record");
-    assert!(store.is_delivered(pending.id).expect("delivered?"));
+    assert!(fx::is_delivered(&store, pending.id).expect("delivered?"));
     let got = store.get(pending.id).expect("get").expect("exists");
     assert_eq!(got.outcome, Some(outcome.clone()));
     assert_eq!(
@@ -108,7 +101,7 @@ fn record_outcome_marks_delivered() {
         (Some(10), Some(20))
     );
 
-    let failure = DeliveryOutcome::failed(DeliveryError::Timeout(3000), 3_000_000);
+    let failure = fx::failure(DeliveryError::Timeout(3000), 3_000_000);
     store
         .record_outcome(pending.id, 30, 40, &failure)
         .expect("record");
@@ -119,6 +112,28 @@ fn record_outcome_marks_delivered() {
         .record_outcome(EventId::new(), 1, 2, &outcome)
         .expect_err("unknown id");
     assert!(format!("{err:#}").contains("no such capture"), "{err:#}");
+}
+
+#[test]
+fn record_delivery_sets_outcome_and_cursor_together() {
+    let store = CaptureStore::open_in_memory().expect("open");
+    let c = fx::CaptureBuilder::event(7)
+        .received_at(1)
+        .delivered_at(2)
+        .body("{}")
+        .target("http://127.0.0.1:1/x")
+        .build();
+    store.insert(&c).expect("insert");
+    let outcome = fx::answer(200, "", 9);
+    fx::record_delivery(&store, c.id, 2, 3, &outcome, ("r", "okta", 7)).expect("record");
+    assert!(fx::is_delivered(&store, c.id).expect("delivered?"));
+    assert_eq!(store.cursor("r", "okta").expect("cursor"), Some(7));
+
+    // Unknown capture: an error, and the cursor does not move.
+    let err = fx::record_delivery(&store, EventId::new(), 2, 3, &outcome, ("r", "okta", 9))
+        .expect_err("unknown id");
+    assert!(format!("{err:#}").contains("no such capture"), "{err:#}");
+    assert_eq!(store.cursor("r", "okta").expect("cursor"), Some(7));
 }
 
 #[test]
@@ -199,14 +214,14 @@ fn resolve_by_id_or_unique_prefix() {
 fn cursors_only_move_forward_per_relay_and_source() {
     let store = CaptureStore::open_in_memory().expect("open");
     assert_eq!(store.cursor("r1", "okta").expect("cursor"), None);
-    store.set_cursor("r1", "okta", 5).expect("set");
-    store.set_cursor("r1", "okta", 3).expect("set");
+    fx::set_cursor(&store, "r1", "okta", 5).expect("set");
+    fx::set_cursor(&store, "r1", "okta", 3).expect("set");
     assert_eq!(store.cursor("r1", "okta").expect("cursor"), Some(5));
-    store.set_cursor("r1", "okta", 8).expect("set");
+    fx::set_cursor(&store, "r1", "okta", 8).expect("set");
     assert_eq!(store.cursor("r1", "okta").expect("cursor"), Some(8));
     assert_eq!(store.cursor("r2", "okta").expect("cursor"), None);
     assert_eq!(store.cursor("r1", "github").expect("cursor"), None);
-    assert!(store.set_cursor("r1", "okta", u64::MAX).is_err());
+    assert!(fx::set_cursor(&store, "r1", "okta", u64::MAX).is_err());
 }
 
 #[test]
@@ -263,9 +278,8 @@ fn locked_file_error_names_the_file() {
 
 #[test]
 fn damaged_rows_are_errors_naming_the_capture() {
-    let dir = tempfile::tempdir().expect("temp dir");
+    let (dir, store) = fx::temp_store();
     let path = dir.path().join("captures.sqlite3");
-    let store = CaptureStore::open(&path).expect("open");
     store.insert_many(&fx::all()).expect("insert");
     let raw = rusqlite::Connection::open(&path).expect("open raw");
     raw.execute(

@@ -82,8 +82,7 @@ fn large_bodies_round_trip_through_every_write_path() {
         ])
         .expect("batch");
     // An outcome recorded later rewrites the capture's row, not its body.
-    store
-        .record_delivery(pending.id, 7, 8, &done, ("http://relay", "okta", 3))
+    fx::record_delivery(&store, pending.id, 7, 8, &done, ("http://relay", "okta", 3))
         .expect("delivery");
 
     let mut folded_done = folded.clone();
@@ -152,9 +151,8 @@ fn pruning_deletes_large_bodies_with_their_captures() {
 
 #[test]
 fn a_store_written_before_large_bodies_is_upgraded() {
-    let dir = tempfile::tempdir().expect("temp dir");
+    let (dir, store) = fx::temp_store();
     let path = dir.path().join("captures.sqlite3");
-    let store = CaptureStore::open(&path).expect("open");
     store.insert_many(&fx::all()).expect("insert");
     drop(store);
     // What a version-1 store is: this schema without the large-body table.

@@ -1,37 +1,22 @@
 //! Plain outputs show Okta summaries, duplicates, replays and inline-hook budget warnings.
 
-use agent::model::{Capture, CaptureKind};
+mod capture_fixtures;
+
+use agent::model::Capture;
 use agent::output::{capture_json, compact_line};
-use shared::{DeliveryOutcome, EventId, Header, HttpRequest, HttpResponse};
+use capture_fixtures::CaptureBuilder;
+use shared::EventId;
 
 fn capture(body: &str, reply: &str, duration_us: u64) -> Capture {
-    Capture {
-        id: EventId::new(),
-        seq: Some(7),
-        source: "okta".into(),
-        kind: CaptureKind::Event,
-        received_at_ms: 3_723_004,
-        delivered_at_ms: Some(3_723_005),
-        answered_at_ms: Some(3_723_010),
-        request: HttpRequest {
-            method: "POST".into(),
-            path: "/x".into(),
-            query: None,
-            headers: vec![Header::new("content-type", "application/json")],
-            body: body.into(),
-        },
-        target_url: "http://127.0.0.1:1337/okta-webhooks-endpoint/x".into(),
-        outcome: Some(DeliveryOutcome::answered(
-            HttpResponse {
-                status: 200,
-                headers: vec![],
-                body: reply.into(),
-            },
-            duration_us,
-        )),
-        duplicate: false,
-        replay_of: None,
-    }
+    CaptureBuilder::event(7)
+        .received_at(3_723_004)
+        .delivered_at(3_723_005)
+        .answered_at(3_723_010)
+        .post("/x")
+        .json(body)
+        .target("http://127.0.0.1:1337/okta-webhooks-endpoint/x")
+        .answered(200, reply, duration_us)
+        .build()
 }
 
 #[test]

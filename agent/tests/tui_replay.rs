@@ -2,6 +2,8 @@
 //! a recording axum target. Pressing `r` replays the selected event byte for byte and shows a
 //! new row linked to the original.
 
+mod capture_fixtures;
+
 use agent::capture::CaptureStore;
 use agent::deliver::{DeliverOptions, Deliverer};
 use agent::events::AgentEvent;
@@ -10,11 +12,12 @@ use agent::target::Target;
 use agent::tui::{run, TuiContext};
 use axum::body::Bytes;
 use axum::extract::Request;
+use capture_fixtures::{answer, CaptureBuilder};
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use http_body_util::BodyExt;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
-use shared::{DeliveryOutcome, EventId, Header, HttpRequest, HttpResponse, Mode};
+use shared::{EventId, Header, Mode};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -67,34 +70,18 @@ fn key(c: char) -> std::io::Result<Event> {
 }
 
 fn original(target: &Target) -> Capture {
-    let request = HttpRequest {
-        method: "POST".into(),
-        path: "/extra/path".into(),
-        query: Some("a=1&b".into()),
-        headers: vec![
-            Header::new("content-type", "application/json"),
-            Header::new("x-dup", "one"),
-            Header::new("x-dup", "two"),
-            Header::new("authorization", "Bearer s3cret"),
-        ],
-        body: br#"{"eventType":"com.okta.event_hook","eventId":"e1","data":{"events":[{"uuid":"u1","eventType":"user.lifecycle.deactivate","target":[{"displayName":"John Doe"}]}]}}"#
-            .as_slice()
-            .into(),
-    };
-    Capture {
-        id: EventId::new(),
-        seq: Some(1),
-        source: "okta".into(),
-        kind: CaptureKind::Event,
-        received_at_ms: 1_700_000_000_000,
-        delivered_at_ms: None,
-        answered_at_ms: None,
-        target_url: target.url_for(&request),
-        request,
-        outcome: None,
-        duplicate: false,
-        replay_of: None,
-    }
+    let c = CaptureBuilder::event(1)
+        .received_at(1_700_000_000_000)
+        .post("/extra/path")
+        .query("a=1&b")
+        .header("content-type", "application/json")
+        .header("x-dup", "one")
+        .header("x-dup", "two")
+        .header("authorization", "Bearer s3cret")
+        .body(br#"{"eventType":"com.okta.event_hook","eventId":"e1","data":{"events":[{"uuid":"u1","eventType":"user.lifecycle.deactivate","target":[{"displayName":"John Doe"}]}]}}"#.as_slice())
+        .build();
+    let url = target.url_for(&c.request);
+    CaptureBuilder::from(c).target(&url).build()
 }
 
 fn real_store() -> Option<CaptureStore> {
@@ -118,14 +105,7 @@ async fn start(store: CaptureStore) -> Harness {
     let (port, seen_rx) = spawn_target().await;
     let target = Target::parse(&port.to_string(), "/okta-webhooks-endpoint").expect("target");
     let orig = original(&target);
-    let outcome = DeliveryOutcome::answered(
-        HttpResponse {
-            status: 200,
-            headers: vec![],
-            body: "ok".into(),
-        },
-        1_000,
-    );
+    let outcome = answer(200, "ok", 1_000);
     store.insert(&orig).expect("insert original");
     store
         .record_outcome(

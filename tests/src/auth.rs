@@ -1,5 +1,5 @@
-//! Helpers for sender authentication and raw agent handshakes, shared by the security and
-//! operations tests.
+//! Helpers for sender authentication and raw agent handshakes, shared by the security,
+//! operations, faults and flow-control tests.
 
 use crate::{client, TestRelay};
 use futures_util::{SinkExt, StreamExt};
@@ -15,12 +15,7 @@ pub fn require(relay: &TestRelay, source: &str, value: Option<&str>) {
         name: "Authorization".into(),
         value: v.into(),
     });
-    relay
-        .handle
-        .state
-        .store
-        .set_sender_auth(source, auth.as_ref())
-        .expect("set sender auth");
+    relay.configure(source, |s| s.sender_auth = auth);
 }
 
 /// POSTs `body` as JSON with an optional `authorization` header.
@@ -34,19 +29,59 @@ pub async fn post_auth(url: &str, auth: Option<&str>, body: &str) -> client::Ans
         .expect("send")
 }
 
-/// Opens a raw websocket, sends `hello`, returns the close code the relay sent.
-pub async fn close_code_for(relay_url: &str, hello: &str) -> Option<u16> {
+/// A raw agent websocket.
+pub type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// The hello a raw agent `agent_id` sends for source `okta` (this protocol version, ack mode,
+/// window 1), as JSON a test may change before sending.
+pub fn hello_value(token: &str, agent_id: &str) -> serde_json::Value {
+    serde_json::json!({
+        "type": "hello",
+        "version": shared::PROTOCOL_VERSION,
+        "token": token,
+        "source": "okta",
+        "mode": "ack",
+        "agent_id": agent_id,
+        "window": 1,
+    })
+}
+
+/// [`hello_value`] as text.
+pub fn hello(token: &str, agent_id: &str) -> String {
+    hello_value(token, agent_id).to_string()
+}
+
+/// Opens a raw websocket to the relay's agent endpoint.
+pub async fn connect_ws(relay_url: &str) -> Ws {
     let url = agent::connection::connect_url(relay_url);
-    let (mut ws, _) = tokio_tungstenite::connect_async(&url)
+    tokio_tungstenite::connect_async(&url)
         .await
-        .expect("connect");
+        .expect("connect")
+        .0
+}
+
+/// Opens a raw websocket and sends `hello`.
+pub async fn connect_with_hello(relay_url: &str, hello: &str) -> Ws {
+    let mut ws = connect_ws(relay_url).await;
     ws.send(Message::Text(hello.to_string().into()))
         .await
         .expect("send hello");
-    while let Some(Ok(msg)) = ws.next().await {
-        if let Message::Close(frame) = msg {
+    ws
+}
+
+/// Reads until the relay closes the websocket; the close code it sent, if any.
+pub async fn close_code(ws: &mut Ws) -> Option<u16> {
+    // A read error ends the stream, so skipping errors cannot loop.
+    while let Some(msg) = ws.next().await {
+        if let Ok(Message::Close(frame)) = msg {
             return frame.map(|f| u16::from(f.code));
         }
     }
     None
+}
+
+/// Opens a raw websocket, sends `hello`, returns the close code the relay sent.
+pub async fn close_code_for(relay_url: &str, hello: &str) -> Option<u16> {
+    close_code(&mut connect_with_hello(relay_url, hello).await).await
 }

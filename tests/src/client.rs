@@ -56,6 +56,23 @@ pub async fn send(
     })
 }
 
+/// A `GET` without headers.
+pub async fn get(url: &str) -> Answer {
+    send("GET", url, &[], "").await.expect("send")
+}
+
+/// The `GET` with which Okta verifies an endpoint, carrying `challenge`.
+pub async fn challenge(url: &str, challenge: &[u8]) -> Answer {
+    send(
+        "GET",
+        url,
+        &[("x-okta-verification-challenge", challenge)],
+        "",
+    )
+    .await
+    .expect("send")
+}
+
 /// `POST` with a JSON content type.
 pub async fn post_json(url: &str, body: impl Into<Bytes>) -> anyhow::Result<Answer> {
     send("POST", url, &[("content-type", b"application/json")], body).await

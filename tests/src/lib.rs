@@ -2,6 +2,8 @@
 
 pub mod auth;
 pub mod client;
+pub mod harness;
+pub mod process;
 pub mod proxy;
 pub mod target;
 
@@ -10,8 +12,7 @@ use agent::connection::LinkOptions;
 use agent::deliver::DeliverOptions;
 use agent::events::{AgentEvent, ConnState};
 use agent::listen::ListenOptions;
-use relay::store::sqlite::SqliteStore;
-use shared::Mode;
+use relay::store::EmbeddedStore;
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+pub use harness::{Harness, HarnessBuilder};
 pub use target::{spawn_target, Recorded, Reply, TestTarget};
 
 /// Every async test's budget.
@@ -51,6 +53,49 @@ impl TestRelay {
             .1
     }
 
+    /// Creates `source` if it does not exist yet (senders get 404 until it does).
+    pub fn ensure_source(&self, source: &str) {
+        self.handle
+            .state
+            .store
+            .ensure_source(source)
+            .expect("ensure source");
+    }
+
+    /// Changes `source`'s settings (creating it if needed), as `relay source set` does. The
+    /// relay re-reads settings within [`relay::state::SOURCE_CACHE_TTL`]; set them before the
+    /// first request to a source, or wait that long.
+    pub fn configure(&self, source: &str, edit: impl FnOnce(&mut relay::store::SourceSettings)) {
+        let store = self.handle.state.store.as_ref();
+        let mut settings = store
+            .source(source)
+            .expect("read source")
+            .map(|s| s.settings)
+            .unwrap_or_default();
+        edit(&mut settings);
+        store.set_settings(source, &settings).expect("set settings");
+    }
+
+    /// Sets how the relay answers `source`'s senders.
+    pub fn set_mode(&self, source: &str, mode: shared::Mode) {
+        self.configure(source, |s| s.mode = mode);
+    }
+
+    /// How many events the relay holds for `source`.
+    pub fn stored(&self, source: &str) -> u64 {
+        self.handle.state.store.stats(source).expect("stats").0
+    }
+
+    /// Connects over plain TCP and writes `bytes`: a request, possibly cut short.
+    pub async fn raw_request(&self, bytes: &[u8]) -> tokio::net::TcpStream {
+        use tokio::io::AsyncWriteExt;
+        let mut stream = tokio::net::TcpStream::connect(self.handle.addr)
+            .await
+            .expect("connect");
+        stream.write_all(bytes).await.expect("write");
+        stream
+    }
+
     /// `{url}/h/{source}`.
     pub fn hook_url(&self, source: &str) -> String {
         format!("{}/h/{source}", self.url)
@@ -81,12 +126,19 @@ pub async fn spawn_relay(config: relay::Config) -> TestRelay {
     spawn_relay_in(dir, config).await
 }
 
+/// Starts a relay on a fresh data directory with `source` created, for tests without agents.
+pub async fn spawn_relay_with_source(config: relay::Config, source: &str) -> TestRelay {
+    let relay = spawn_relay(config).await;
+    relay.ensure_source(source);
+    relay
+}
+
 /// Starts a relay on an existing data directory.
 pub async fn spawn_relay_in(dir: Arc<tempfile::TempDir>, config: relay::Config) -> TestRelay {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind relay");
-    let store = SqliteStore::open_dir(dir.path()).expect("open store");
+    let store = EmbeddedStore::open_dir(dir.path()).expect("open store");
     let shutdown = CancellationToken::new();
     let handle =
         relay::spawn(listener, Arc::new(store), config, shutdown.clone()).expect("spawn relay");
@@ -137,8 +189,9 @@ impl TestAgent {
     }
 }
 
-/// Options for a test agent listening on `relay` with `token`, delivering to `target`.
-pub fn agent_options(relay_url: &str, token: &str, target_url: &str, mode: Mode) -> ListenOptions {
+/// Options for a test agent on source `okta` of `relay` with `token`, delivering to `target`.
+/// How senders are answered is the relay source's setting ([`TestRelay::set_mode`]).
+pub fn agent_options(relay_url: &str, token: &str, target_url: &str) -> ListenOptions {
     ListenOptions {
         link: LinkOptions {
             relay_url: relay_url.to_string(),
@@ -148,11 +201,9 @@ pub fn agent_options(relay_url: &str, token: &str, target_url: &str, mode: Mode)
             backoff_max: Duration::from_millis(500),
             ..LinkOptions::default()
         },
-        token: token.to_string(),
+        token: token.into(),
         source: "okta".into(),
-        mode,
-        target: agent::target::Target::parse(target_url, "/okta-webhooks-endpoint")
-            .expect("target"),
+        target: target_for(target_url),
         deliver: DeliverOptions {
             timeout: Duration::from_secs(20),
             insecure: false,
@@ -161,9 +212,21 @@ pub fn agent_options(relay_url: &str, token: &str, target_url: &str, mode: Mode)
         concurrency: None,
         since: None,
         drop_duplicates: false,
-        proxy_deadline_ms: None,
         cursor_key: format!("{relay_url}#okta"),
     }
+}
+
+/// Where an agent delivers for `url` (the path Okta's examples use appended).
+pub fn target_for(url: &str) -> agent::target::Target {
+    agent::target::Target::parse(url, "/okta-webhooks-endpoint").expect("target")
+}
+
+/// `http://127.0.0.1:PORT` of a port nothing listens on: bound, read, closed.
+pub async fn closed_port_url() -> String {
+    let dead = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    format!("http://{}", dead.local_addr().expect("addr"))
 }
 
 /// Starts an agent with a fresh data directory.

@@ -3,7 +3,6 @@
 
 use hookrelay_tests::*;
 use rustls::pki_types::{pem::PemObject, CertificateDer, ServerName};
-use shared::Mode;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -91,12 +90,8 @@ async fn certificate_from_pebble_then_a_webhook_over_it() {
 
         // The relay: TLS with the ACME resolver, no certificate yet.
         let resolver = Arc::new(relay::acme::AcmeResolver::default());
-        let config = relay::Config {
-            tls: Some(resolver.clone()),
-            ..test_config()
-        };
-        let relay = spawn_relay(config).await;
-        let relay_port = relay.handle.addr.port();
+        let mut h = Harness::builder().relay(|c| c.tls = Some(resolver.clone())).no_agent().start().await;
+        let relay_port = h.relay.handle.addr.port();
 
         let (api_port, mgmt_port) = (free_port().await, free_port().await);
         let pebble_config = serde_json::json!({
@@ -155,17 +150,9 @@ async fn certificate_from_pebble_then_a_webhook_over_it() {
         let root = CertificateDer::from_pem_slice(body_of(&roots_answer).as_bytes())
             .expect("pebble root PEM");
 
-        let token = relay.token("okta");
-        let mut target = spawn_target(Reply::default()).await;
-        let mut agent_opts = agent_options(
-            &format!("https://localhost:{relay_port}"),
-            &token,
-            &target.url(),
-            Mode::Ack,
-        );
-        agent_opts.link.insecure = true;
-        let mut agent = spawn_agent(agent_opts);
-        agent.connected().await;
+        h.options.link.relay_url = format!("https://localhost:{relay_port}");
+        h.options.link.insecure = true;
+        h.connect_agent().await;
         let body = "issued by pebble";
         let request = format!(
             "POST /h/okta HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
@@ -175,7 +162,7 @@ async fn certificate_from_pebble_then_a_webhook_over_it() {
             .await
             .expect("webhook over the issued certificate");
         assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
-        assert_eq!(target.next().await.body.as_ref(), body.as_bytes());
+        assert_eq!(h.target.next().await.body.as_ref(), body.as_bytes());
 
         // The certificate is cached for the next start.
         let fresh = relay::acme::AcmeResolver::default();

@@ -2,7 +2,6 @@
 //! its own answer), ack mode one at a time in order unless `--concurrency` says otherwise.
 
 use hookrelay_tests::*;
-use shared::Mode;
 use std::time::Duration;
 
 /// How long the target holds each request. Concurrent deliveries all reach it well within
@@ -36,23 +35,14 @@ async fn arrive_together(target: &mut TestTarget, n: usize, within: Duration) ->
 #[tokio::test]
 async fn proxy_mode_delivers_waiting_senders_concurrently() {
     with_timeout(async {
-        let relay = spawn_relay(test_config()).await;
-        let token = relay.token("okta");
-        let mut target = spawn_target(slow()).await;
-        let mut agent = spawn_agent(agent_options(
-            &relay.url,
-            &token,
-            &target.url(),
-            Mode::Proxy,
-        ));
-        agent.connected().await;
+        let mut h = Harness::proxy().reply(slow()).start().await;
         let senders: Vec<_> = (0..4)
             .map(|i| {
-                let url = relay.hook_url("okta");
+                let url = h.hook_url();
                 tokio::spawn(async move { client::post_json(&url, i.to_string()).await })
             })
             .collect();
-        let mut got = arrive_together(&mut target, 4, HOLD / 2).await;
+        let mut got = arrive_together(&mut h.target, 4, HOLD / 2).await;
         got.sort();
         assert_eq!(got, ["0", "1", "2", "3"]);
         for s in senders {
@@ -66,20 +56,15 @@ async fn proxy_mode_delivers_waiting_senders_concurrently() {
 #[tokio::test]
 async fn ack_mode_with_concurrency_delivers_several_at_once() {
     with_timeout(async {
-        let relay = spawn_relay(test_config()).await;
-        let token = relay.token("okta");
-        let mut target = spawn_target(slow()).await;
-        let mut opts = agent_options(&relay.url, &token, &target.url(), Mode::Ack);
-        opts.concurrency = Some(3);
-        let mut agent = spawn_agent(opts);
-        agent.connected().await;
+        let mut h = Harness::ack()
+            .reply(slow())
+            .agent(|o| o.concurrency = Some(3))
+            .start()
+            .await;
         for i in 0..3 {
-            let a = client::post_json(&relay.hook_url("okta"), i.to_string())
-                .await
-                .expect("send");
-            assert_eq!(a.status, 200);
+            h.post_ok(i.to_string()).await;
         }
-        let mut got = arrive_together(&mut target, 3, HOLD / 2).await;
+        let mut got = arrive_together(&mut h.target, 3, HOLD / 2).await;
         got.sort();
         assert_eq!(got, ["0", "1", "2"]);
     })
@@ -89,31 +74,25 @@ async fn ack_mode_with_concurrency_delivers_several_at_once() {
 #[tokio::test]
 async fn ack_mode_delivers_one_at_a_time_in_order_by_default() {
     with_timeout(async {
-        let relay = spawn_relay(test_config()).await;
-        let token = relay.token("okta");
         let hold = Duration::from_millis(300);
-        let mut target = spawn_target(Reply {
+        let reply = Reply {
             delay: hold,
             ..Reply::default()
-        })
-        .await;
-        let mut agent = spawn_agent(agent_options(&relay.url, &token, &target.url(), Mode::Ack));
-        agent.connected().await;
+        };
+        let mut h = Harness::ack().reply(reply).start().await;
         for i in 0..3 {
-            client::post_json(&relay.hook_url("okta"), i.to_string())
-                .await
-                .expect("send");
+            h.post(i.to_string()).await;
         }
-        let first = target.next().await;
+        let first = h.target.next().await;
         assert_eq!(first.text(), "0");
         // The next one is not sent before the first was answered.
-        let early = tokio::time::timeout(hold / 2, target.next()).await;
+        let early = tokio::time::timeout(hold / 2, h.target.next()).await;
         assert!(
             early.is_err(),
             "a second delivery started while the first was running"
         );
-        assert_eq!(target.next().await.text(), "1");
-        assert_eq!(target.next().await.text(), "2");
+        assert_eq!(h.target.next().await.text(), "1");
+        assert_eq!(h.target.next().await.text(), "2");
     })
     .await;
 }

@@ -7,7 +7,6 @@ use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use hookrelay_tests::*;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
-use shared::Mode;
 use tokio::sync::mpsc;
 
 fn key(c: char) -> std::io::Result<Event> {
@@ -20,10 +19,8 @@ fn key(c: char) -> std::io::Result<Event> {
 #[tokio::test]
 async fn r_in_the_dashboard_replays_the_event_byte_for_byte() {
     with_timeout(async {
-        let relay = spawn_relay(test_config()).await;
-        let token = relay.token("okta");
-        let mut target = spawn_target(Reply::default()).await;
-        let opts = agent_options(&relay.url, &token, &target.url(), Mode::Ack);
+        let mut h = Harness::builder().no_agent().start().await;
+        let opts = h.options.clone();
         let dir = tempfile::tempdir().expect("tempdir");
         let store = agent::capture::CaptureStore::open(&dir.path().join("captures.sqlite3"))
             .expect("store");
@@ -52,8 +49,6 @@ async fn r_in_the_dashboard_replays_the_event_byte_for_byte() {
             deliverer: Deliverer::new(&opts.deliver),
             target: opts.target.clone(),
             source: "okta".into(),
-            mode: Mode::Ack,
-            public_url: relay.hook_url("okta"),
         };
         let listener = tokio::spawn(agent::listen::listen(
             opts,
@@ -72,18 +67,18 @@ async fn r_in_the_dashboard_replays_the_event_byte_for_byte() {
         let body: Vec<u8> = br#"{"eventType":"com.okta.event_hook","eventId":"e1","data":{"events":[{"eventType":"user.lifecycle.deactivate","target":[{"type":"User","displayName":"John Doe"}]}]}}"#.to_vec();
         client::send(
             "POST",
-            &format!("{}/sub?q=1", relay.hook_url("okta")),
+            &format!("{}/sub?q=1", h.hook_url()),
             &[("content-type", b"application/json"), ("x-dup", b"1"), ("x-dup", b"2")],
             body.clone(),
         )
         .await
         .expect("send");
-        let first = target.next().await;
+        let first = h.target.next().await;
         // The row and its outcome reached the dashboard's channel; the loop applies network
         // events before keys, so `r` acts on it.
         delivered.recv().await.expect("the outcome was reported");
         key_tx.send(key('r')).await.expect("press r");
-        let replayed = target.next().await;
+        let replayed = h.target.next().await;
         assert_eq!(replayed.method, first.method);
         assert_eq!(replayed.uri, "/okta-webhooks-endpoint/sub?q=1");
         assert_eq!(replayed.body.as_ref(), body.as_slice());

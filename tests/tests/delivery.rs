@@ -2,29 +2,23 @@
 
 use agent::events::AgentEvent;
 use hookrelay_tests::*;
-use relay::store::sqlite::SqliteStore;
+use relay::store::EmbeddedStore;
 use relay::store::*;
-use shared::{Mode, Since};
+use shared::Since;
 use std::sync::Arc;
 use std::time::Duration;
 
 #[tokio::test]
 async fn every_agent_on_a_source_receives_every_event() {
     with_timeout(async {
-        let relay = spawn_relay(test_config()).await;
-        let token = relay.token("okta");
-        let mut t1 = spawn_target(Reply::default()).await;
+        let mut h = Harness::builder().start().await;
         let mut t2 = spawn_target(Reply::default()).await;
-        let mut a1 = spawn_agent(agent_options(&relay.url, &token, &t1.url(), Mode::Ack));
-        let mut a2 = spawn_agent(agent_options(&relay.url, &token, &t2.url(), Mode::Ack));
-        a1.connected().await;
+        let mut a2 = h.spawn_extra_agent(|o| o.target = target_for(&t2.url()));
         a2.connected().await;
         for i in 0..10 {
-            client::post_json(&relay.hook_url("okta"), format!("{i}"))
-                .await
-                .expect("send");
+            h.post(format!("{i}")).await;
         }
-        for t in [&mut t1, &mut t2] {
+        for t in [&mut h.target, &mut t2] {
             for i in 0..10 {
                 assert_eq!(t.next().await.body, i.to_string());
             }
@@ -36,29 +30,24 @@ async fn every_agent_on_a_source_receives_every_event() {
 #[tokio::test]
 async fn okta_redeliveries_are_marked_and_can_be_dropped() {
     with_timeout(async {
-        let relay = spawn_relay(test_config()).await;
-        let token = relay.token("okta");
-        let mut target = spawn_target(Reply::default()).await;
-        let mut opts = agent_options(&relay.url, &token, &target.url(), Mode::Ack);
-        opts.drop_duplicates = true;
-        let mut agent = spawn_agent(opts);
-        agent.connected().await;
+        let mut h = Harness::builder()
+            .agent(|o| o.drop_duplicates = true)
+            .start()
+            .await;
         let body = r#"{"eventType":"com.okta.event_hook","eventId":"evt-1","data":{"events":[{"uuid":"u-1","eventType":"user.session.start"}]}}"#;
         let retry = r#"{"eventType":"com.okta.event_hook","eventId":"evt-2","data":{"events":[{"uuid":"u-1","eventType":"user.session.start"}]}}"#;
         for b in [body, body, retry, "after"] {
-            let a = client::post_json(&relay.hook_url("okta"), b).await.expect("send");
+            let a = h.post(b).await;
             assert_eq!(a.status, 200, "a redelivery is still accepted");
         }
         let mut dup_flags = Vec::new();
         while dup_flags.len() < 4 {
-            if let AgentEvent::Captured(c) = agent.wait_for(|e| matches!(e, AgentEvent::Captured(_))).await {
-                dup_flags.push(c.duplicate);
-            }
+            dup_flags.push(h.wait_for_capture(|_| true).await.duplicate);
         }
         assert_eq!(dup_flags, vec![false, true, true, false]);
         // Only the original and the unrelated event reached the target.
-        assert_eq!(target.next().await.body.as_ref(), body.as_bytes());
-        assert_eq!(target.next().await.body.as_ref(), b"after");
+        assert_eq!(h.target.next().await.body.as_ref(), body.as_bytes());
+        assert_eq!(h.target.next().await.body.as_ref(), b"after");
     })
     .await;
 }
@@ -66,23 +55,19 @@ async fn okta_redeliveries_are_marked_and_can_be_dropped() {
 #[tokio::test]
 async fn retention_drops_the_oldest_and_the_agent_is_told() {
     with_timeout(async {
-        let mut config = test_config();
-        config.prune_interval = Duration::from_millis(50);
-        config.retention.max_events = 5;
-        let relay = spawn_relay(config).await;
-        let token = relay.token("okta");
-        let mut target = spawn_target(Reply::default()).await;
-        let opts = agent_options(&relay.url, &token, &target.url(), Mode::Ack);
-        let mut agent = spawn_agent(opts.clone());
-        agent.connected().await;
-        let dir = agent.stop().await;
+        let mut h = Harness::builder()
+            .relay(|c| {
+                c.prune_interval = Duration::from_millis(50);
+                c.retention.max_events = 5;
+            })
+            .start()
+            .await;
+        h.stop_agent().await;
         for i in 1..=10 {
-            client::post_json(&relay.hook_url("okta"), format!("{i}"))
-                .await
-                .expect("send");
+            h.post(format!("{i}")).await;
         }
         // Wait (bounded) for the background pruning pass.
-        let store = relay.handle.state.store.clone();
+        let store = h.relay.handle.state.store.clone();
         for _ in 0..200 {
             if store.stats("okta").expect("stats").0 <= 5 {
                 break;
@@ -90,14 +75,11 @@ async fn retention_drops_the_oldest_and_the_agent_is_told() {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         assert_eq!(store.stats("okta").expect("stats").0, 5);
-        let mut agent = spawn_agent_in(dir, opts);
-        let notice = agent.wait_for(|e| matches!(e, AgentEvent::Notice(_))).await;
-        let AgentEvent::Notice(text) = notice else {
-            unreachable!()
-        };
+        h.start_agent();
+        let text = h.wait_for_notice().await;
         assert!(text.contains("5 event(s) were removed"), "{text}");
         for i in 6..=10 {
-            assert_eq!(target.next().await.body, i.to_string());
+            assert_eq!(h.target.next().await.body, i.to_string());
         }
     })
     .await;
@@ -106,18 +88,16 @@ async fn retention_drops_the_oldest_and_the_agent_is_told() {
 #[tokio::test]
 async fn a_new_agent_can_start_from_an_earlier_sequence() {
     with_timeout(async {
-        let relay = spawn_relay(test_config()).await;
-        let token = relay.token("okta");
+        let mut h = Harness::builder()
+            .agent(|o| o.since = Some(Since::Seq(3)))
+            .no_agent()
+            .start()
+            .await;
         for i in 1..=5 {
-            client::post_json(&relay.hook_url("okta"), format!("{i}"))
-                .await
-                .expect("send");
+            h.post(format!("{i}")).await;
         }
-        let mut target = spawn_target(Reply::default()).await;
-        let mut opts = agent_options(&relay.url, &token, &target.url(), Mode::Ack);
-        opts.since = Some(Since::Seq(3));
-        let mut agent = spawn_agent(opts);
-        let welcome = agent
+        h.start_agent();
+        let welcome = h
             .wait_for(|e| matches!(e, AgentEvent::Welcome { .. }))
             .await;
         assert!(
@@ -125,20 +105,21 @@ async fn a_new_agent_can_start_from_an_earlier_sequence() {
                 welcome,
                 AgentEvent::Welcome {
                     backlog: 3,
-                    head_seq: 5
+                    head_seq: 5,
+                    ..
                 }
             ),
             "{welcome:?}"
         );
         for i in 3..=5 {
-            assert_eq!(target.next().await.body, i.to_string());
+            assert_eq!(h.target.next().await.body, i.to_string());
         }
     })
     .await;
 }
 
 /// A store whose appends fail, as on a full disk.
-struct FullDisk(SqliteStore);
+struct FullDisk(EmbeddedStore);
 
 impl Store for FullDisk {
     fn append(&self, _: &str, _: NewEvent) -> BoxFuture<StoreResult<Appended>> {
@@ -171,9 +152,6 @@ impl Store for FullDisk {
     fn ensure_source(&self, n: &str) -> StoreResult<()> {
         self.0.ensure_source(n)
     }
-    fn set_mode(&self, n: &str, m: Mode) -> StoreResult<()> {
-        self.0.set_mode(n, m)
-    }
     fn add_token(&self, i: &TokenInfo, h: &[u8]) -> StoreResult<()> {
         self.0.add_token(i, h)
     }
@@ -195,8 +173,8 @@ impl Store for FullDisk {
     fn max_cursor(&self, s: &str) -> StoreResult<Option<u64>> {
         self.0.max_cursor(s)
     }
-    fn set_sender_auth(&self, n: &str, a: Option<&SenderAuth>) -> StoreResult<()> {
-        self.0.set_sender_auth(n, a)
+    fn set_settings(&self, n: &str, settings: &SourceSettings) -> StoreResult<()> {
+        self.0.set_settings(n, settings)
     }
     fn size_bytes(&self) -> StoreResult<u64> {
         self.0.size_bytes()
@@ -207,7 +185,7 @@ impl Store for FullDisk {
 async fn a_failed_commit_is_503_never_2xx_and_the_relay_keeps_serving() {
     with_timeout(async {
         let dir = tempfile::tempdir().expect("tempdir");
-        let inner = SqliteStore::open_dir(dir.path()).expect("store");
+        let inner = EmbeddedStore::open_dir(dir.path()).expect("store");
         inner.ensure_source("okta").expect("source");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -226,14 +204,7 @@ async fn a_failed_commit_is_503_never_2xx_and_the_relay_keeps_serving() {
             assert_eq!(a.status, 503);
             assert!(a.text().contains("could not be stored"), "{}", a.text());
         }
-        let v = client::send(
-            "GET",
-            &url,
-            &[("x-okta-verification-challenge", b"still")],
-            "",
-        )
-        .await
-        .expect("send");
+        let v = client::challenge(&url, b"still").await;
         assert_eq!(v.status, 200, "the relay keeps serving");
         shutdown.cancel();
     })
@@ -243,23 +214,16 @@ async fn a_failed_commit_is_503_never_2xx_and_the_relay_keeps_serving() {
 #[tokio::test]
 async fn delivered_events_do_not_count_against_the_queue_limit() {
     with_timeout(async {
-        let config = relay::Config {
-            max_queued_events: Some(3),
-            ..test_config()
-        };
-        let relay = spawn_relay(config).await;
-        let token = relay.token("okta");
-        let mut target = spawn_target(Reply::default()).await;
-        let mut agent = spawn_agent(agent_options(&relay.url, &token, &target.url(), Mode::Ack));
-        agent.connected().await;
+        let mut h = Harness::builder()
+            .relay(|c| c.max_queued_events = Some(3))
+            .start()
+            .await;
         for i in 0..10 {
-            let a = client::post_json(&relay.hook_url("okta"), format!("{i}"))
-                .await
-                .expect("send");
+            let a = h.post(format!("{i}")).await;
             assert_eq!(a.status, 200, "event {i}: {}", a.text());
-            assert_eq!(target.next().await.body, i.to_string());
+            assert_eq!(h.target.next().await.body, i.to_string());
             // Wait until the relay recorded the ack, so the event no longer counts as queued.
-            let store = relay.handle.state.store.clone();
+            let store = h.relay.handle.state.store.clone();
             for _ in 0..200 {
                 if store.max_cursor("okta").expect("cursor") >= Some(i + 1) {
                     break;

@@ -1,13 +1,11 @@
 //! Nothing acknowledged is lost: agent restarts, relay restarts (kill -9), stalled networks.
 
 use agent::events::{AgentEvent, ConnState};
+use hookrelay_tests::process::RelayProcess;
 use hookrelay_tests::proxy::spawn_stall_proxy;
 use hookrelay_tests::*;
-use shared::Mode;
 use std::collections::HashSet;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// Receives `n` requests and returns their bodies as numbers.
 async fn receive_numbers(target: &mut TestTarget, n: usize) -> Vec<u64> {
@@ -27,49 +25,32 @@ async fn receive_numbers(target: &mut TestTarget, n: usize) -> Vec<u64> {
 #[tokio::test]
 async fn events_sent_while_the_agent_is_stopped_arrive_in_order_once() {
     with_timeout(async {
-        let relay = spawn_relay(test_config()).await;
-        let token = relay.token("okta");
-        let mut target = spawn_target(Reply::default()).await;
-        let opts = agent_options(&relay.url, &token, &target.url(), Mode::Ack);
-        let mut agent = spawn_agent(opts.clone());
-        agent.connected().await;
-        client::post_json(&relay.hook_url("okta"), "0")
-            .await
-            .expect("send");
-        assert_eq!(receive_numbers(&mut target, 1).await, vec![0]);
-        agent
-            .wait_for(|e| matches!(e, AgentEvent::Delivered { .. }))
-            .await;
-        let dir = agent.stop().await;
+        let mut h = Harness::builder().start().await;
+        h.post("0").await;
+        assert_eq!(receive_numbers(&mut h.target, 1).await, vec![0]);
+        h.wait_for_outcome().await;
+        h.stop_agent().await;
 
         for i in 1..=500u64 {
-            let a = client::post_json(&relay.hook_url("okta"), i.to_string())
-                .await
-                .expect("send");
-            assert_eq!(a.status, 200);
+            h.post_ok(i.to_string()).await;
         }
-        let mut agent = spawn_agent_in(dir, opts);
-        let welcome = agent
+        h.start_agent();
+        let welcome = h
             .wait_for(|e| matches!(e, AgentEvent::Welcome { .. }))
             .await;
         assert!(
             matches!(welcome, AgentEvent::Welcome { backlog: 500, .. }),
             "{welcome:?}"
         );
-        let got = receive_numbers(&mut target, 500).await;
+        let got = receive_numbers(&mut h.target, 500).await;
         assert_eq!(got, (1..=500).collect::<Vec<_>>());
         // Nothing more arrives: one more event is the very next thing the target sees.
-        client::post_json(&relay.hook_url("okta"), "501")
-            .await
-            .expect("send");
-        assert_eq!(receive_numbers(&mut target, 1).await, vec![501]);
+        h.post("501").await;
+        assert_eq!(receive_numbers(&mut h.target, 1).await, vec![501]);
         // History survives the restart. The agent reports a capture once it is stored.
-        agent
-            .wait_for(
-                |e| matches!(e, AgentEvent::Captured(c) if c.request.body.as_bytes() == b"501"),
-            )
+        h.wait_for_capture(|c| c.request.body.as_bytes() == b"501")
             .await;
-        let history = agent.store.recent(1000).expect("recent");
+        let history = h.agent().store.recent(1000).expect("recent");
         assert!(history.len() >= 501, "{}", history.len());
     })
     .await;
@@ -78,22 +59,17 @@ async fn events_sent_while_the_agent_is_stopped_arrive_in_order_once() {
 #[tokio::test]
 async fn a_silently_stalled_network_is_detected_and_nothing_is_lost() {
     with_timeout(async {
-        let relay = spawn_relay(test_config()).await;
-        let token = relay.token("okta");
-        let mut target = spawn_target(Reply::default()).await;
-        let proxy = spawn_stall_proxy(relay.handle.addr).await;
-        let via_proxy = format!("http://{}", proxy.addr);
-        let mut agent = spawn_agent(agent_options(&via_proxy, &token, &target.url(), Mode::Ack));
-        agent.connected().await;
+        let mut h = Harness::builder().no_agent().start().await;
+        let proxy = spawn_stall_proxy(h.relay.handle.addr).await;
+        h.options.link.relay_url = format!("http://{}", proxy.addr);
+        h.connect_agent().await;
 
         proxy.stall(true);
         let stalled_at = Instant::now();
         for i in 0..20u64 {
-            client::post_json(&relay.hook_url("okta"), i.to_string())
-                .await
-                .expect("send");
+            h.post(i.to_string()).await;
         }
-        let ev = agent
+        let ev = h
             .wait_for(|e| matches!(e, AgentEvent::State(ConnState::Reconnecting { .. })))
             .await;
         let detected = stalled_at.elapsed();
@@ -103,51 +79,22 @@ async fn a_silently_stalled_network_is_detected_and_nothing_is_lost() {
             "detected after {detected:?}: {ev:?}"
         );
         proxy.stall(false);
-        agent.connected().await;
-        let got = receive_numbers(&mut target, 20).await;
+        h.agent().connected().await;
+        let got = receive_numbers(&mut h.target, 20).await;
         assert_eq!(got, (0..20).collect::<Vec<_>>());
     })
     .await;
 }
 
-struct RelayProcess {
-    child: tokio::process::Child,
-    addr: std::net::SocketAddr,
-}
-
 async fn start_relay_process(data: &std::path::Path, sync: &str) -> RelayProcess {
-    let mut child = tokio::process::Command::new(bin_path("relay"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--heartbeat-ms",
-            "200",
-            "--sync",
-            sync,
-            "--data",
-        ])
-        .arg(data)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn relay");
-    let stderr = child.stderr.take().expect("stderr");
-    let mut lines = BufReader::new(stderr).lines();
-    let addr = loop {
-        let line = lines
-            .next_line()
-            .await
-            .expect("read relay stderr")
-            .expect("relay exited before listening");
-        if let Some(rest) = line.strip_prefix("hookrelay relay listening on http://") {
-            break rest.trim().parse().expect("addr");
-        }
-    };
-    // Keep draining stderr so the relay never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    RelayProcess { child, addr }
+    let mut relay = RelayProcess::start(|c| {
+        c.args(["serve", "--listen", "127.0.0.1:0", "--heartbeat-ms", "200"])
+            .args(["--sync", sync, "--data"])
+            .arg(data);
+    })
+    .await;
+    relay.drain();
+    relay
 }
 
 #[tokio::test]
@@ -183,7 +130,7 @@ async fn kill_9_mid_stream(sync: &str) {
         let proxy = spawn_stall_proxy(first.addr).await;
         let base = format!("http://{}", proxy.addr);
         let mut target = spawn_target(Reply::default()).await;
-        let mut agent = spawn_agent(agent_options(&base, &token, &target.url(), Mode::Ack));
+        let mut agent = spawn_agent(agent_options(&base, &token, &target.url()));
         agent.connected().await;
 
         const TOTAL: u64 = 1200;

@@ -2,6 +2,7 @@
 //! of large bodies goes out a few megabytes at a time, the next as soon as one is acknowledged.
 
 use futures_util::{SinkExt, StreamExt};
+use hookrelay_tests::auth::{connect_with_hello, hello_value};
 use hookrelay_tests::*;
 use shared::frame::{decode_relay_binary, encode_ack};
 use shared::{DeliveryOutcome, HttpResponse, RelayMessage};
@@ -22,15 +23,10 @@ async fn large_events_wait_for_acks_instead_of_filling_the_window() {
                 .expect("send");
             assert_eq!(answer.status, 200);
         }
-        let url = agent::connection::connect_url(&relay.url);
-        let (mut ws, _) = tokio_tungstenite::connect_async(&url)
-            .await
-            .expect("connect");
-        let hello = format!(
-            r#"{{"type":"hello","version":{},"token":"{token}","source":"okta","mode":"ack","agent_id":"flow","since":{{"from":"seq","value":1}},"window":256}}"#,
-            shared::PROTOCOL_VERSION
-        );
-        ws.send(Message::Text(hello.into())).await.expect("hello");
+        let mut hello = hello_value(&token, "flow");
+        hello["since"] = serde_json::json!({"from": "seq", "value": 1});
+        hello["window"] = 256.into();
+        let mut ws = connect_with_hello(&relay.url, &hello.to_string()).await;
 
         // Everything one fill of the window sends comes before the session's first heartbeat:
         // two events (6 MB, past the 4 MiB bound), not all three.
@@ -39,8 +35,8 @@ async fn large_events_wait_for_acks_instead_of_filling_the_window() {
             match msg.expect("frame") {
                 Message::Binary(frame) => {
                     match decode_relay_binary(frame, usize::MAX).expect("event") {
-                        RelayMessage::Event { seq, id, request, .. } => {
-                            events.push((seq, id, request.body.0[0]))
+                        RelayMessage::Event(ev) => {
+                            events.push((ev.seq, ev.id, ev.request.body.0[0]))
                         }
                         other => panic!("unexpected {other:?}"),
                     }
@@ -50,16 +46,23 @@ async fn large_events_wait_for_acks_instead_of_filling_the_window() {
             }
         }
         let seqs: Vec<u64> = events.iter().map(|e| e.0).collect();
-        assert_eq!(seqs, [1, 2], "only what fits in the byte bound is in flight");
+        assert_eq!(
+            seqs,
+            [1, 2],
+            "only what fits in the byte bound is in flight"
+        );
 
         // Acknowledging the first lets the third go.
         let (seq, id, first) = events[0];
         assert_eq!(first, b'a');
-        let outcome = DeliveryOutcome::answered(HttpResponse {
+        let outcome = DeliveryOutcome::answered(
+            HttpResponse {
                 status: 200,
                 headers: Vec::new(),
                 body: Default::default(),
-            }, 1);
+            },
+            1,
+        );
         ws.send(Message::Binary(encode_ack(seq, id, &outcome).into()))
             .await
             .expect("ack");
@@ -69,10 +72,10 @@ async fn large_events_wait_for_acks_instead_of_filling_the_window() {
             }
         };
         match third {
-            RelayMessage::Event { seq, request, .. } => {
-                assert_eq!(seq, 3);
-                assert_eq!(request.body.0.len(), BODY);
-                assert!(request.body.0.iter().all(|b| *b == b'c'));
+            RelayMessage::Event(ev) => {
+                assert_eq!(ev.seq, 3);
+                assert_eq!(ev.request.body.0.len(), BODY);
+                assert!(ev.request.body.0.iter().all(|b| *b == b'c'));
             }
             other => panic!("unexpected {other:?}"),
         }

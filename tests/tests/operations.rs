@@ -1,9 +1,9 @@
 //! Operating the relay: /metrics, graceful shutdown (in-process and on SIGTERM), the
 //! `relay source` CLI, `--help` and logs that never show secrets.
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
+use hookrelay_tests::process::RelayProcess;
 use hookrelay_tests::*;
-use shared::Mode;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::Message;
@@ -13,20 +13,14 @@ use hookrelay_tests::auth::*;
 #[tokio::test]
 async fn metrics_show_requests_agents_and_store_without_secrets() {
     with_timeout(async {
-        let relay = spawn_relay(test_config()).await;
-        let token = relay.token("okta");
-        require(&relay, "okta", Some(SECRET));
-        let mut target = spawn_target(Reply::default()).await;
-        let mut agent = spawn_agent(agent_options(&relay.url, &token, &target.url(), Mode::Ack));
-        agent.connected().await;
-        let url = relay.hook_url("okta");
+        let mut h = Harness::builder().start().await;
+        require(&h.relay, "okta", Some(SECRET));
+        let url = h.hook_url();
         assert_eq!(post_auth(&url, Some(SECRET), "one").await.status, 200);
         assert_eq!(post_auth(&url, None, "no").await.status, 401);
-        target.next().await;
-        let _ = client::post_json(&relay.hook_url("nope"), "{}").await;
-        let m = client::send("GET", &format!("{}/metrics", relay.url), &[], "")
-            .await
-            .expect("metrics");
+        h.target.next().await;
+        let _ = client::post_json(&h.relay.hook_url("nope"), "{}").await;
+        let m = client::get(&format!("{}/metrics", h.relay.url)).await;
         assert_eq!(m.status, 200);
         let text = m.text();
         for needle in [
@@ -41,7 +35,7 @@ async fn metrics_show_requests_agents_and_store_without_secrets() {
             assert!(text.contains(needle), "missing {needle} in\n{text}");
         }
         assert!(!text.contains(SECRET));
-        assert!(!text.contains(&token));
+        assert!(!text.contains(&h.token));
     })
     .await;
 }
@@ -54,9 +48,7 @@ async fn metrics_are_hidden_from_peers_not_allowed() {
             ..test_config()
         };
         let relay = spawn_relay(config).await;
-        let m = client::send("GET", &format!("{}/metrics", relay.url), &[], "")
-            .await
-            .expect("metrics");
+        let m = client::get(&format!("{}/metrics", relay.url)).await;
         assert_eq!(m.status, 404);
     })
     .await;
@@ -71,25 +63,14 @@ async fn shutdown_finishes_in_flight_requests_and_closes_sessions_going_away() {
         };
         let relay = spawn_relay(config).await;
         let token = relay.token("okta");
-        let hello = format!(
-            r#"{{"type":"hello","version":{},"token":"{token}","source":"okta","mode":"ack","agent_id":"a","window":1}}"#,
-            shared::PROTOCOL_VERSION
-        );
-        let url = agent::connection::connect_url(&relay.url);
-        let (mut ws, _) = tokio_tungstenite::connect_async(&url)
-            .await
-            .expect("connect");
-        ws.send(Message::Text(hello.into())).await.expect("hello");
+        let mut ws = connect_with_hello(&relay.url, &hello(&token, "a")).await;
         // Welcome arrives first.
         let first = ws.next().await.expect("frame").expect("ok");
         assert!(matches!(first, Message::Text(_)), "{first:?}");
         // An in-flight request: headers sent, body still coming.
-        let mut slow = tokio::net::TcpStream::connect(relay.handle.addr)
-            .await
-            .expect("connect");
-        slow.write_all(b"POST /h/okta HTTP/1.1\r\nhost: x\r\ncontent-length: 8\r\n\r\nhalf")
-            .await
-            .expect("write");
+        let mut slow = relay
+            .raw_request(b"POST /h/okta HTTP/1.1\r\nhost: x\r\ncontent-length: 8\r\n\r\nhalf")
+            .await;
         // Let the relay start reading the body before shutting down.
         let mut probe = [0u8; 1];
         assert!(
@@ -104,16 +85,9 @@ async fn shutdown_finishes_in_flight_requests_and_closes_sessions_going_away() {
         slow.read_to_end(&mut buf).await.expect("read");
         let text = String::from_utf8_lossy(&buf);
         assert!(text.starts_with("HTTP/1.1 200"), "{text}");
-        let mut code = None;
-        while let Some(msg) = ws.next().await {
-            if let Ok(Message::Close(frame)) = msg {
-                code = frame.map(|f| u16::from(f.code));
-                break;
-            }
-        }
-        assert_eq!(code, Some(shared::close::GOING_AWAY));
+        assert_eq!(close_code(&mut ws).await, Some(shared::close::GOING_AWAY));
         relay.handle.join.await.expect("join").expect("relay ok");
-        let store = relay::store::sqlite::SqliteStore::open_dir(relay.dir.path()).expect("open");
+        let store = relay::store::EmbeddedStore::open_dir(relay.dir.path()).expect("open");
         use relay::store::Store;
         assert_eq!(store.stats("okta").expect("stats").0, 1);
     })
@@ -198,60 +172,55 @@ fn help_output_shows_no_environment_values() {
 
 #[tokio::test]
 async fn secrets_never_appear_in_relay_logs() {
-    use tokio::io::AsyncBufReadExt;
     with_timeout(async {
         let data = tempfile::tempdir().expect("tempdir");
         let header = format!("Authorization: {SECRET}");
-        assert!(relay_cmd(&["source", "set", "okta", "--require-header", &header], data.path())
-            .status
-            .success());
+        assert!(relay_cmd(
+            &["source", "set", "okta", "--require-header", &header],
+            data.path()
+        )
+        .status
+        .success());
         let out = relay_cmd(&["token", "create", "--source", "okta"], data.path());
         let token = String::from_utf8_lossy(&out.stdout).trim().to_string();
         assert!(token.starts_with("hr_"), "{token}");
-        let mut child = tokio::process::Command::new(bin_path("relay"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json", "--data"])
+        let mut relay = RelayProcess::start(|c| {
+            c.args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--log-format",
+                "json",
+                "--data",
+            ])
             .arg(data.path())
-            .env("RUST_LOG", "trace")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("spawn relay");
-        let stderr = child.stderr.take().expect("stderr");
-        let mut lines = tokio::io::BufReader::new(stderr).lines();
-        let mut log = String::new();
-        let addr = loop {
-            let line = lines.next_line().await.expect("read").expect("relay exited");
-            log.push_str(&line);
-            log.push('\n');
-            if let Some(rest) = line.strip_prefix("hookrelay relay listening on http://") {
-                break rest.trim().to_string();
-            }
-        };
-        let base = format!("http://{addr}");
+            .env("RUST_LOG", "trace");
+        })
+        .await;
+        let mut lines = relay.stderr.take().expect("stderr");
+        let mut log = std::mem::take(&mut relay.log);
+        let base = relay.url();
         let url = format!("{base}/h/okta");
         assert_eq!(post_auth(&url, Some(SECRET), "ok").await.status, 200);
-        assert_eq!(post_auth(&url, Some("wrong-secret-value"), "no").await.status, 401);
-        let hello = format!(
-            r#"{{"type":"hello","version":{},"token":"{token}","source":"okta","mode":"ack","agent_id":"a","window":1}}"#,
-            shared::PROTOCOL_VERSION
+        assert_eq!(
+            post_auth(&url, Some("wrong-secret-value"), "no")
+                .await
+                .status,
+            401
         );
+        let hello = hello(&token, "a");
         let wrong = hello.replace(&token, &format!("{token}x"));
         assert_eq!(
             close_code_for(&base, &wrong).await,
             Some(shared::close::UNAUTHORIZED)
         );
-        let url_ws = agent::connection::connect_url(&base);
-        let (mut ws, _) = tokio_tungstenite::connect_async(&url_ws).await.expect("connect");
-        ws.send(Message::Text(hello.into())).await.expect("hello");
+        let mut ws = connect_with_hello(&base, &hello).await;
         let _ = ws.next().await;
         drop(ws);
-        let m = client::send("GET", &format!("{base}/metrics"), &[], "")
-            .await
-            .expect("metrics");
+        let m = client::get(&format!("{base}/metrics")).await;
         assert!(!m.text().contains(SECRET) && !m.text().contains(&token));
-        child.start_kill().expect("kill");
-        let _ = child.wait().await;
+        relay.child.start_kill().expect("kill");
+        let _ = relay.child.wait().await;
         while let Ok(Some(line)) = lines.next_line().await {
             log.push_str(&line);
             log.push('\n');
@@ -266,54 +235,23 @@ async fn secrets_never_appear_in_relay_logs() {
 
 #[tokio::test]
 async fn sigterm_closes_sessions_going_away_and_exits_cleanly() {
-    use tokio::io::AsyncBufReadExt;
     with_timeout(async {
         let data = tempfile::tempdir().expect("tempdir");
         let out = relay_cmd(&["token", "create", "--source", "okta"], data.path());
         let token = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        let mut child = tokio::process::Command::new(bin_path("relay"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-            .arg(data.path())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("spawn relay");
-        let stderr = child.stderr.take().expect("stderr");
-        let mut lines = tokio::io::BufReader::new(stderr).lines();
-        let addr = loop {
-            let line = lines.next_line().await.expect("read").expect("relay exited");
-            if let Some(rest) = line.strip_prefix("hookrelay relay listening on http://") {
-                break rest.trim().to_string();
-            }
-        };
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        let base = format!("http://{addr}");
-        let hello = format!(
-            r#"{{"type":"hello","version":{},"token":"{token}","source":"okta","mode":"ack","agent_id":"a","window":1}}"#,
-            shared::PROTOCOL_VERSION
-        );
-        let url = agent::connection::connect_url(&base);
-        let (mut ws, _) = tokio_tungstenite::connect_async(&url).await.expect("connect");
-        ws.send(Message::Text(hello.into())).await.expect("hello");
+        let mut relay = RelayProcess::start(|c| {
+            c.args(["serve", "--listen", "127.0.0.1:0", "--data"])
+                .arg(data.path());
+        })
+        .await;
+        relay.drain();
+        let mut ws = connect_with_hello(&relay.url(), &hello(&token, "a")).await;
         let first = ws.next().await.expect("frame").expect("ok");
         assert!(matches!(first, Message::Text(_)), "{first:?}");
-        let pid = child.id().expect("pid").to_string();
-        let status = std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("kill -TERM");
-        assert!(status.success());
-        let mut code = None;
-        while let Some(Ok(msg)) = ws.next().await {
-            if let Message::Close(frame) = msg {
-                code = frame.map(|f| u16::from(f.code));
-                break;
-            }
-        }
-        assert_eq!(code, Some(shared::close::GOING_AWAY));
+        relay.signal("TERM");
+        assert_eq!(close_code(&mut ws).await, Some(shared::close::GOING_AWAY));
         drop(ws);
-        let exit = child.wait().await.expect("wait");
+        let exit = relay.child.wait().await.expect("wait");
         assert!(exit.success(), "{exit:?}");
     })
     .await;

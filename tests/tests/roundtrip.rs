@@ -1,23 +1,17 @@
 //! Webhook → relay → agent → local target → back, byte for byte.
 
-use agent::events::AgentEvent;
 use hookrelay_tests::*;
-use shared::Mode;
 
 const OKTA_BODY: &str = include_str!("../fixtures/okta-event-hook.json");
 
 #[tokio::test]
 async fn ack_mode_answers_200_and_delivers_byte_for_byte() {
     with_timeout(async {
-        let relay = spawn_relay(test_config()).await;
-        let token = relay.token("okta");
-        let mut target = spawn_target(Reply::default()).await;
-        let mut agent = spawn_agent(agent_options(&relay.url, &token, &target.url(), Mode::Ack));
-        agent.connected().await;
+        let mut h = Harness::builder().start().await;
         assert!(OKTA_BODY.len() >= 3000, "fixture is a 3 KB Okta body");
         let answer = client::send(
             "POST",
-            &format!("{}/extra/path?x=1&y=%20z", relay.hook_url("okta")),
+            &format!("{}/extra/path?x=1&y=%20z", h.hook_url()),
             &[
                 ("content-type", b"application/json"),
                 ("authorization", b"Basic YWRtaW46c3VwZXJzZWNyZXQ="),
@@ -35,7 +29,7 @@ async fn ack_mode_answers_200_and_delivers_byte_for_byte() {
             answer.body.is_empty(),
             "ack mode answers with an empty body"
         );
-        let got = target.next().await;
+        let got = h.target.next().await;
         assert_eq!(got.method, "POST");
         assert_eq!(got.uri, "/okta-webhooks-endpoint/extra/path?x=1&y=%20z");
         assert_eq!(got.body.as_ref(), OKTA_BODY.as_bytes());
@@ -47,16 +41,10 @@ async fn ack_mode_answers_200_and_delivers_byte_for_byte() {
         );
         assert_eq!(
             got.header_values("host"),
-            vec![target.addr.to_string().as_bytes()]
+            vec![h.target.addr.to_string().as_bytes()]
         );
         // The agent recorded the exchange with the local answer.
-        let ev = agent
-            .wait_for(|e| matches!(e, AgentEvent::Delivered { .. }))
-            .await;
-        let AgentEvent::Delivered { outcome, .. } = ev else {
-            unreachable!()
-        };
-        assert_eq!(outcome.status(), Some(200));
+        assert_eq!(h.wait_for_outcome().await.status(), Some(200));
     })
     .await;
 }
@@ -64,8 +52,6 @@ async fn ack_mode_answers_200_and_delivers_byte_for_byte() {
 #[tokio::test]
 async fn proxy_mode_returns_the_local_answer() {
     with_timeout(async {
-        let relay = spawn_relay(test_config()).await;
-        let token = relay.token("okta");
         let reply = Reply {
             status: 201,
             headers: vec![
@@ -75,21 +61,12 @@ async fn proxy_mode_returns_the_local_answer() {
             body: bytes::Bytes::from_static(br#"{"commands":[]}"#),
             ..Reply::default()
         };
-        let mut target = spawn_target(reply).await;
-        let mut agent = spawn_agent(agent_options(
-            &relay.url,
-            &token,
-            &target.url(),
-            Mode::Proxy,
-        ));
-        agent.connected().await;
-        let answer = client::post_json(&relay.hook_url("okta"), r#"{"data":{}}"#)
-            .await
-            .expect("send");
+        let mut h = Harness::proxy().reply(reply).start().await;
+        let answer = h.post(r#"{"data":{}}"#).await;
         assert_eq!(answer.status, 201);
         assert_eq!(answer.header("x-local").as_deref(), Some("yes"));
         assert_eq!(answer.text(), r#"{"commands":[]}"#);
-        assert_eq!(target.next().await.body.as_ref(), br#"{"data":{}}"#);
+        assert_eq!(h.target.next().await.body.as_ref(), br#"{"data":{}}"#);
     })
     .await;
 }
@@ -97,29 +74,20 @@ async fn proxy_mode_returns_the_local_answer() {
 #[tokio::test]
 async fn five_megabyte_binary_body_passes_untouched() {
     with_timeout(async {
-        let relay = spawn_relay(test_config()).await;
-        let token = relay.token("okta");
-        let mut target = spawn_target(Reply::default()).await;
-        let mut agent = spawn_agent(agent_options(
-            &relay.url,
-            &token,
-            &target.url(),
-            Mode::Proxy,
-        ));
-        agent.connected().await;
+        let mut h = Harness::proxy().start().await;
         let body: Vec<u8> = (0..5 * 1024 * 1024u32)
             .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
             .collect();
         let answer = client::send(
             "PUT",
-            &relay.hook_url("okta"),
+            &h.hook_url(),
             &[("content-type", b"application/octet-stream")],
             body.clone(),
         )
         .await
         .expect("send");
         assert_eq!(answer.status, 200);
-        let got = target.next().await;
+        let got = h.target.next().await;
         assert_eq!(got.method, "PUT");
         assert_eq!(got.body.len(), body.len());
         assert!(
@@ -133,19 +101,10 @@ async fn five_megabyte_binary_body_passes_untouched() {
 #[tokio::test]
 async fn concurrent_proxy_requests_get_their_own_answers() {
     with_timeout(async {
-        let relay = spawn_relay(test_config()).await;
-        let token = relay.token("okta");
-        let target = spawn_target(Reply::default()).await;
-        let mut agent = spawn_agent(agent_options(
-            &relay.url,
-            &token,
-            &target.url(),
-            Mode::Proxy,
-        ));
-        agent.connected().await;
+        let h = Harness::proxy().start().await;
         let mut tasks = Vec::new();
         for i in 0..20 {
-            let url = format!("{}/n/{i}", relay.hook_url("okta"));
+            let url = format!("{}/n/{i}", h.hook_url());
             tasks.push(tokio::spawn(async move {
                 (i, client::post_json(&url, format!("{{\"i\":{i}}}")).await)
             }));

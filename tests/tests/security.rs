@@ -4,30 +4,20 @@
 use hookrelay_tests::*;
 use relay::limits::RateLimit;
 use relay::store::SenderAuth;
-use shared::Mode;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 
 use hookrelay_tests::auth::*;
 
 #[tokio::test]
 async fn missing_or_wrong_sender_header_is_401_and_nothing_is_forwarded() {
     with_timeout(async {
-        let relay = spawn_relay(test_config()).await;
-        let token = relay.token("okta");
-        require(&relay, "okta", Some(SECRET));
-        let mut target = spawn_target(Reply::default()).await;
-        let mut agent = spawn_agent(agent_options(&relay.url, &token, &target.url(), Mode::Ack));
-        agent.connected().await;
+        let mut h = Harness::builder().start().await;
+        require(&h.relay, "okta", Some(SECRET));
         // Another source without a header requirement keeps working.
-        relay
-            .handle
-            .state
-            .store
-            .ensure_source("other")
-            .expect("source");
+        h.relay.ensure_source("other");
 
-        let url = relay.hook_url("okta");
+        let url = h.hook_url();
         let missing = post_auth(&url, None, "missing").await;
         assert_eq!(missing.status, 401, "{}", missing.text());
         assert!(
@@ -41,14 +31,7 @@ async fn missing_or_wrong_sender_header_is_401_and_nothing_is_forwarded() {
         let prefix = post_auth(&url, Some("okta-shared"), "prefix").await;
         assert_eq!(prefix.status, 401);
         // The verification GET is checked the same way.
-        let verify = client::send(
-            "GET",
-            &url,
-            &[("x-okta-verification-challenge", b"abc")],
-            "",
-        )
-        .await
-        .expect("verify");
+        let verify = client::challenge(&url, b"abc").await;
         assert_eq!(verify.status, 401);
         let verify = client::send(
             "GET",
@@ -63,16 +46,15 @@ async fn missing_or_wrong_sender_header_is_401_and_nothing_is_forwarded() {
         .expect("verify");
         assert_eq!(verify.status, 200);
         assert!(verify.text().contains("abc"));
-        let other = post_auth(&relay.hook_url("other"), None, "other").await;
+        let other = post_auth(&h.relay.hook_url("other"), None, "other").await;
         assert_eq!(other.status, 200);
 
         let ok = post_auth(&url, Some(SECRET), "first valid").await;
         assert_eq!(ok.status, 200);
-        assert_eq!(target.next().await.body.as_ref(), b"first valid");
+        assert_eq!(h.target.next().await.body.as_ref(), b"first valid");
         // Refused requests were counted and never stored.
-        assert_eq!(relay.handle.state.metrics.requests("okta", 401), 4);
-        let (stored, _) = relay.handle.state.store.stats("okta").expect("stats");
-        assert_eq!(stored, 1);
+        assert_eq!(h.relay.handle.state.metrics.requests("okta", 401), 4);
+        assert_eq!(h.relay.stored("okta"), 1);
     })
     .await;
 }
@@ -92,30 +74,31 @@ async fn status_within_a_second(url: &str, auth: Option<&str>, want: u16) -> u16
 #[tokio::test]
 async fn sender_header_changes_take_effect_on_a_running_relay() {
     with_timeout(async {
-        let relay = spawn_relay(test_config()).await;
-        relay
-            .handle
-            .state
-            .store
-            .ensure_source("okta")
-            .expect("source");
+        let relay = spawn_relay_with_source(test_config(), "okta").await;
         let url = relay.hook_url("okta");
         assert_eq!(post_auth(&url, None, "a").await.status, 200);
         // Written through a second store handle, as `relay source set` does.
-        let other = relay::store::sqlite::SqliteStore::open_dir(relay.dir.path()).expect("open");
+        let other = relay::store::EmbeddedStore::open_dir(relay.dir.path()).expect("open");
         use relay::store::Store;
         let auth = SenderAuth {
             name: "Authorization".into(),
             value: SECRET.into(),
         };
+        let settings = |auth| relay::store::SourceSettings {
+            mode: shared::Mode::Ack,
+            sender_auth: auth,
+            ..Default::default()
+        };
         other
-            .set_sender_auth("okta", Some(&auth))
+            .set_settings("okta", &settings(Some(auth)))
             .expect("set auth");
         let changed = std::time::Instant::now();
         assert_eq!(status_within_a_second(&url, None, 401).await, 401);
         assert!(changed.elapsed() < Duration::from_secs(1));
         assert_eq!(post_auth(&url, Some(SECRET), "c").await.status, 200);
-        other.set_sender_auth("okta", None).expect("clear auth");
+        other
+            .set_settings("okta", &settings(None))
+            .expect("clear auth");
         let changed = std::time::Instant::now();
         assert_eq!(status_within_a_second(&url, None, 200).await, 200);
         assert!(changed.elapsed() < Duration::from_secs(1));
@@ -135,7 +118,7 @@ async fn rate_limit_answers_429_with_retry_after_and_spares_other_sources() {
         };
         let relay = spawn_relay(config).await;
         for s in ["okta", "other"] {
-            relay.handle.state.store.ensure_source(s).expect("source");
+            relay.ensure_source(s);
         }
         let url = relay.hook_url("okta");
         assert_eq!(post_auth(&url, None, "1").await.status, 200);
@@ -153,8 +136,7 @@ async fn rate_limit_answers_429_with_retry_after_and_spares_other_sources() {
             post_auth(&relay.hook_url("other"), None, "x").await.status,
             200
         );
-        let (stored, _) = relay.handle.state.store.stats("okta").expect("stats");
-        assert_eq!(stored, 2);
+        assert_eq!(relay.stored("okta"), 2);
     })
     .await;
 }
@@ -167,13 +149,7 @@ async fn too_many_or_too_large_headers_are_431() {
             max_header_bytes: 2048,
             ..test_config()
         };
-        let relay = spawn_relay(config).await;
-        relay
-            .handle
-            .state
-            .store
-            .ensure_source("okta")
-            .expect("source");
+        let relay = spawn_relay_with_source(config, "okta").await;
         let url = relay.hook_url("okta");
         let names: Vec<String> = (0..30).map(|i| format!("x-h{i}")).collect();
         let many: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &b"v"[..])).collect();
@@ -186,10 +162,33 @@ async fn too_many_or_too_large_headers_are_431() {
             .expect("send");
         assert_eq!(answer.status, 431);
         assert_eq!(post_auth(&url, None, "fine").await.status, 200);
-        let (stored, _) = relay.handle.state.store.stats("okta").expect("stats");
-        assert_eq!(stored, 1);
+        assert_eq!(relay.stored("okta"), 1);
     })
     .await;
+}
+
+/// Starts a relay serving `okta` with `config`, sends `partial` (a request cut short) on a
+/// connection of its own, checks that a whole request is served meanwhile, then reads the slow
+/// connection to its end: (the relay, the read's result, what was read, how long reading took).
+async fn cut_short(
+    config: relay::Config,
+    partial: &[u8],
+) -> (TestRelay, std::io::Result<usize>, String, Duration) {
+    let relay = spawn_relay_with_source(config, "okta").await;
+    let mut slow = relay.raw_request(partial).await;
+    // Served meanwhile.
+    assert_eq!(
+        post_auth(&relay.hook_url("okta"), None, "fast")
+            .await
+            .status,
+        200
+    );
+    let mut buf = Vec::new();
+    let started = std::time::Instant::now();
+    let read = slow.read_to_end(&mut buf).await;
+    let took = started.elapsed();
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    (relay, read, text, took)
 }
 
 #[tokio::test]
@@ -199,34 +198,12 @@ async fn slow_body_gets_408_while_other_requests_are_served() {
             body_read_timeout: Duration::from_millis(300),
             ..test_config()
         };
-        let relay = spawn_relay(config).await;
-        relay
-            .handle
-            .state
-            .store
-            .ensure_source("okta")
-            .expect("source");
-        let addr = relay.handle.addr;
-        let mut slow = tokio::net::TcpStream::connect(addr).await.expect("connect");
-        slow.write_all(
-            b"POST /h/okta HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\nonly ten b",
-        )
-        .await
-        .expect("write");
-        // Served meanwhile.
-        assert_eq!(
-            post_auth(&relay.hook_url("okta"), None, "fast")
-                .await
-                .status,
-            200
-        );
-        let mut buf = Vec::new();
-        slow.read_to_end(&mut buf).await.expect("read");
-        let text = String::from_utf8_lossy(&buf);
+        let partial = b"POST /h/okta HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\nonly ten b";
+        let (relay, read, text, _) = cut_short(config, partial).await;
+        read.expect("read");
         assert!(text.starts_with("HTTP/1.1 408"), "{text}");
         assert!(text.contains("not received within"), "{text}");
-        let (stored, _) = relay.handle.state.store.stats("okta").expect("stats");
-        assert_eq!(stored, 1);
+        assert_eq!(relay.stored("okta"), 1);
     })
     .await;
 }
@@ -238,13 +215,7 @@ async fn full_queue_answers_503_with_retry_after() {
             max_queued_events: Some(3),
             ..test_config()
         };
-        let relay = spawn_relay(config).await;
-        relay
-            .handle
-            .state
-            .store
-            .ensure_source("okta")
-            .expect("source");
+        let relay = spawn_relay_with_source(config, "okta").await;
         let url = relay.hook_url("okta");
         for i in 0..3 {
             assert_eq!(post_auth(&url, None, &i.to_string()).await.status, 200);
@@ -260,27 +231,15 @@ async fn full_queue_answers_503_with_retry_after() {
 #[tokio::test]
 async fn agents_per_source_are_limited_with_close_code_4006() {
     with_timeout(async {
-        let config = relay::Config {
-            max_agents_per_source: 1,
-            ..test_config()
-        };
-        let relay = spawn_relay(config).await;
-        let token = relay.token("okta");
-        let mut target = spawn_target(Reply::default()).await;
-        let mut agent = spawn_agent(agent_options(&relay.url, &token, &target.url(), Mode::Ack));
-        agent.connected().await;
-        let hello = format!(
-            r#"{{"type":"hello","version":{},"token":"{token}","source":"okta","mode":"ack","agent_id":"second","window":1}}"#,
-            shared::PROTOCOL_VERSION
-        );
+        let mut h = Harness::builder()
+            .relay(|c| c.max_agents_per_source = 1)
+            .start()
+            .await;
         assert_eq!(
-            close_code_for(&relay.url, &hello).await,
+            close_code_for(&h.relay.url, &hello(&h.token, "second")).await,
             Some(shared::close::TOO_MANY_AGENTS)
         );
-        client::post_json(&relay.hook_url("okta"), "still served")
-            .await
-            .expect("send");
-        assert_eq!(target.next().await.body.as_ref(), b"still served");
+        h.assert_delivers("still served").await;
     })
     .await;
 }
@@ -288,28 +247,20 @@ async fn agents_per_source_are_limited_with_close_code_4006() {
 #[tokio::test]
 async fn oversized_frame_closes_only_that_session() {
     with_timeout(async {
-        let config = relay::Config {
-            max_frame_bytes: 4096,
-            ..test_config()
-        };
-        let relay = spawn_relay(config).await;
-        let token = relay.token("okta");
-        let mut target = spawn_target(Reply::default()).await;
-        let mut agent = spawn_agent(agent_options(&relay.url, &token, &target.url(), Mode::Ack));
-        agent.connected().await;
-        let huge = format!(
-            r#"{{"type":"hello","version":1,"token":"{}","source":"okta","mode":"ack","agent_id":"x","window":1}}"#,
-            "t".repeat(10_000)
-        );
-        let code = close_code_for(&relay.url, &huge).await;
+        let mut h = Harness::builder()
+            .relay(|c| c.max_frame_bytes = 4096)
+            .start()
+            .await;
+        let mut huge = hello_value(&"t".repeat(10_000), "x");
+        huge["version"] = 1.into();
+        let code = close_code_for(&h.relay.url, &huge.to_string()).await;
         assert!(
-            code.is_none() || code == Some(shared::close::TOO_BIG) || code == Some(shared::close::BAD_FRAME),
+            code.is_none()
+                || code == Some(shared::close::TOO_BIG)
+                || code == Some(shared::close::BAD_FRAME),
             "{code:?}"
         );
-        client::post_json(&relay.hook_url("okta"), "after big frame")
-            .await
-            .expect("send");
-        assert_eq!(target.next().await.body.as_ref(), b"after big frame");
+        h.assert_delivers("after big frame").await;
     })
     .await;
 }
@@ -318,18 +269,17 @@ async fn oversized_frame_closes_only_that_session() {
 async fn revoked_token_closes_the_live_session_and_listen_fails_saying_why() {
     use agent::events::{AgentEvent, ConnState};
     with_timeout(async {
-        let relay = spawn_relay(test_config()).await;
-        let token = relay.token("okta");
+        let mut h = Harness::builder().start().await;
+        let relay = &h.relay;
         let keep = relay.token("other");
-        let target = spawn_target(Reply::default()).await;
-        let mut agent = spawn_agent(agent_options(&relay.url, &token, &target.url(), Mode::Ack));
-        agent.connected().await;
         // Another source's agent keeps working throughout.
         let mut other_target = spawn_target(Reply::default()).await;
-        let mut other_opts = agent_options(&relay.url, &keep, &other_target.url(), Mode::Ack);
-        other_opts.source = "other".into();
-        other_opts.cursor_key = format!("{}#other", relay.url);
-        let mut other = spawn_agent(other_opts);
+        let mut other = h.spawn_extra_agent(|o| {
+            o.token = keep.into();
+            o.source = "other".into();
+            o.cursor_key = format!("{}#other", relay.url);
+            o.target = target_for(&other_target.url());
+        });
         other.connected().await;
 
         let id = relay
@@ -343,10 +293,10 @@ async fn revoked_token_closes_the_live_session_and_listen_fails_saying_why() {
             .expect("okta token")
             .id;
         // As `relay token revoke` does: through a second handle on the data directory.
-        let second = relay::store::sqlite::SqliteStore::open_dir(relay.dir.path()).expect("open");
+        let second = relay::store::EmbeddedStore::open_dir(relay.dir.path()).expect("open");
         use relay::store::Store;
         assert!(second.revoke_token(&id).expect("revoke"));
-        let ev = agent
+        let ev = h
             .wait_for(|e| matches!(e, AgentEvent::State(ConnState::Failed { .. })))
             .await;
         let AgentEvent::State(ConnState::Failed { reason }) = ev else {
@@ -356,15 +306,14 @@ async fn revoked_token_closes_the_live_session_and_listen_fails_saying_why() {
             reason.contains("4005") || reason.contains("revoked"),
             "{reason}"
         );
-        let result = agent.join.await.expect("join");
+        let result = (&mut h.agent().join).await.expect("join");
         let err = result.expect_err("listen ends with an error");
         assert!(format!("{err:#}").contains("revoked"), "{err:#}");
 
-        client::post_json(&relay.hook_url("other"), "still served")
+        client::post_json(&h.relay.hook_url("other"), "still served")
             .await
             .expect("send");
         assert_eq!(other_target.next().await.body.as_ref(), b"still served");
-        drop(target);
     })
     .await;
 }
@@ -376,30 +325,8 @@ async fn slow_request_head_is_cut_off() {
             header_read_timeout: Duration::from_millis(300),
             ..test_config()
         };
-        let relay = spawn_relay(config).await;
-        relay
-            .handle
-            .state
-            .store
-            .ensure_source("okta")
-            .expect("source");
-        let mut slow = tokio::net::TcpStream::connect(relay.handle.addr)
-            .await
-            .expect("connect");
-        slow.write_all(b"POST /h/okta HTTP/1.1\r\nhost: x\r\n")
-            .await
-            .expect("write");
-        assert_eq!(
-            post_auth(&relay.hook_url("okta"), None, "fast")
-                .await
-                .status,
-            200
-        );
-        let mut buf = Vec::new();
-        let started = std::time::Instant::now();
-        let _ = slow.read_to_end(&mut buf).await;
-        assert!(started.elapsed() < Duration::from_secs(5));
-        let text = String::from_utf8_lossy(&buf);
+        let (_, _, text, took) = cut_short(config, b"POST /h/okta HTTP/1.1\r\nhost: x\r\n").await;
+        assert!(took < Duration::from_secs(5));
         assert!(
             text.is_empty() || text.starts_with("HTTP/1.1 408"),
             "{text}"

@@ -1,9 +1,9 @@
 //! TLS end to end with generated certificates: webhook over https → agent over wss → target,
 //! and a certificate swapped by SIGHUP without a restart.
 
+use hookrelay_tests::process::RelayProcess;
 use hookrelay_tests::*;
 use rustls::pki_types::{CertificateDer, ServerName};
-use shared::Mode;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -80,28 +80,24 @@ async fn webhook_over_https_reaches_the_target_through_an_agent_over_wss() {
         let g = generate();
         let key = relay::tls::certified_key_from_pem(g.cert_pem.as_bytes(), g.key_pem.as_bytes())
             .expect("load key");
-        let config = relay::Config {
-            tls: Some(Arc::new(relay::tls::CertResolver::new(key))),
-            ..test_config()
-        };
-        let relay = spawn_relay(config).await;
-        let addr = relay.handle.addr;
-        let https = format!("https://localhost:{}", addr.port());
-        assert!(relay.handle.state.public_base.starts_with("https://"));
-        let token = relay.token("okta");
-        let mut target = spawn_target(Reply::default()).await;
-        let mut opts = agent_options(&https, &token, &target.url(), Mode::Ack);
+        let mut h = Harness::builder()
+            .relay(|c| c.tls = Some(Arc::new(relay::tls::CertResolver::new(key))))
+            .no_agent()
+            .start()
+            .await;
+        let addr = h.relay.handle.addr;
+        assert!(h.relay.handle.state.public_base.starts_with("https://"));
+        h.options.link.relay_url = format!("https://localhost:{}", addr.port());
         // The agent trusts no private root; `insecure` accepts the self-signed certificate.
-        opts.link.insecure = true;
-        let mut agent = spawn_agent(opts);
-        agent.connected().await;
+        h.options.link.insecure = true;
+        h.connect_agent().await;
 
         let (answer, served) = https_request(addr, std::slice::from_ref(&g.der), &post("over tls"))
             .await
             .expect("https request");
         assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
         assert_eq!(served, g.der);
-        assert_eq!(target.next().await.body.as_ref(), b"over tls");
+        assert_eq!(h.target.next().await.body.as_ref(), b"over tls");
 
         // Plain HTTP on a TLS port fails cleanly and the relay keeps serving.
         let plain = client::post_json(&format!("http://{addr}/h/okta"), "plain").await;
@@ -110,44 +106,30 @@ async fn webhook_over_https_reaches_the_target_through_an_agent_over_wss() {
             .await
             .expect("https request");
         assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
-        assert_eq!(target.next().await.body.as_ref(), b"again");
+        assert_eq!(h.target.next().await.body.as_ref(), b"again");
     })
     .await;
 }
 
 #[tokio::test]
 async fn sighup_reloads_the_certificate_files() {
-    use tokio::io::AsyncBufReadExt;
     with_timeout(async {
         let dir = tempfile::tempdir().expect("tempdir");
         let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
         let a = generate();
         std::fs::write(&cert, &a.cert_pem).expect("write cert");
         std::fs::write(&key, &a.key_pem).expect("write key");
-        let mut child = tokio::process::Command::new(bin_path("relay"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--tls-cert"])
-            .arg(&cert)
-            .arg("--tls-key")
-            .arg(&key)
-            .arg("--data")
-            .arg(dir.path().join("data"))
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("spawn relay");
-        let stderr = child.stderr.take().expect("stderr");
-        let mut lines = tokio::io::BufReader::new(stderr).lines();
-        let addr: std::net::SocketAddr = loop {
-            let line = lines
-                .next_line()
-                .await
-                .expect("read")
-                .expect("relay exited");
-            if let Some(rest) = line.strip_prefix("hookrelay relay listening on https://") {
-                break rest.trim().parse().expect("addr");
-            }
-        };
+        let mut relay = RelayProcess::start(|c| {
+            c.args(["serve", "--listen", "127.0.0.1:0", "--tls-cert"])
+                .arg(&cert)
+                .arg("--tls-key")
+                .arg(&key)
+                .arg("--data")
+                .arg(dir.path().join("data"));
+        })
+        .await;
+        let addr = relay.addr;
+        let mut lines = relay.stderr.take().expect("stderr");
         let (reload_tx, mut reload_rx) = tokio::sync::mpsc::unbounded_channel();
         tokio::spawn(async move {
             while let Ok(Some(line)) = lines.next_line().await {
@@ -167,12 +149,7 @@ async fn sighup_reloads_the_certificate_files() {
         assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
         assert_eq!(served, roots[0], "the original certificate until SIGHUP");
 
-        let pid = child.id().expect("pid").to_string();
-        let status = std::process::Command::new("kill")
-            .args(["-HUP", &pid])
-            .status()
-            .expect("kill -HUP");
-        assert!(status.success());
+        relay.signal("HUP");
         let line = reload_rx.recv().await.expect("reload log line");
         assert!(line.contains("reloaded"), "{line}");
         let (answer, served) = https_request(addr, &roots, health).await.expect("https");
@@ -181,15 +158,12 @@ async fn sighup_reloads_the_certificate_files() {
 
         // A broken file keeps the current certificate.
         std::fs::write(&cert, "garbage").expect("write cert");
-        std::process::Command::new("kill")
-            .args(["-HUP", &pid])
-            .status()
-            .expect("kill -HUP");
+        relay.signal("HUP");
         let line = reload_rx.recv().await.expect("reload log line");
         assert!(line.contains("failed"), "{line}");
         let (_, served) = https_request(addr, &roots, health).await.expect("https");
         assert_eq!(served, roots[1]);
-        let _ = tokio::time::timeout(Duration::from_secs(1), child.kill()).await;
+        let _ = tokio::time::timeout(Duration::from_secs(1), relay.child.kill()).await;
     })
     .await;
 }

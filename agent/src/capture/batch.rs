@@ -120,41 +120,20 @@ impl CaptureStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::CaptureKind;
-    use shared::{Blob, HttpRequest, HttpResponse};
+    use crate::capture_builder::{answer, CaptureBuilder};
+    use shared::Blob;
 
     fn capture(seq: u64) -> Capture {
-        Capture {
-            id: EventId::new(),
-            seq: Some(seq),
-            source: "okta".into(),
-            kind: CaptureKind::Event,
-            received_at_ms: 1,
-            delivered_at_ms: Some(2),
-            answered_at_ms: None,
-            request: HttpRequest {
-                method: "POST".into(),
-                path: String::new(),
-                query: None,
-                headers: Vec::new(),
-                body: Blob::from("{}"),
-            },
-            target_url: "http://127.0.0.1:1/x".into(),
-            outcome: None,
-            duplicate: false,
-            replay_of: None,
-        }
+        CaptureBuilder::event(seq)
+            .received_at(1)
+            .delivered_at(2)
+            .body("{}")
+            .target("http://127.0.0.1:1/x")
+            .build()
     }
 
     fn answered() -> DeliveryOutcome {
-        DeliveryOutcome::answered(
-            HttpResponse {
-                status: 201,
-                headers: Vec::new(),
-                body: Blob::from("ok"),
-            },
-            5,
-        )
+        answer(201, "ok", 5)
     }
 
     fn outcome(id: EventId) -> Record {
@@ -206,16 +185,7 @@ mod tests {
     fn large_bodies_are_stored_whole_in_every_path() {
         let store = CaptureStore::open_in_memory().expect("store");
         let big = |n: usize, seed: u8| -> Vec<u8> { (0..n).map(|i| (i as u8) ^ seed).collect() };
-        let answer = |body: Vec<u8>| {
-            DeliveryOutcome::answered(
-                HttpResponse {
-                    status: 200,
-                    headers: Vec::new(),
-                    body: Blob::from(body),
-                },
-                1,
-            )
-        };
+        let answer = |body: Vec<u8>| answer(200, body, 1);
         // Capture and outcome in one batch (folded), and an outcome in a later batch.
         let (mut a, mut b) = (capture(1), capture(2));
         a.request.body = Blob::from(big(300_000, 1));

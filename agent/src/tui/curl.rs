@@ -56,34 +56,19 @@ fn printf_escape(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::capture_builder::CaptureBuilder;
     use crate::model::CaptureKind;
-    use shared::{EventId, Header, HttpRequest};
+    use shared::EventId;
 
     fn capture(body: &[u8]) -> Capture {
-        Capture {
-            id: EventId(uuid::Uuid::nil()),
-            seq: None,
-            source: "okta".into(),
-            kind: CaptureKind::Event,
-            received_at_ms: 0,
-            delivered_at_ms: None,
-            answered_at_ms: None,
-            request: HttpRequest {
-                method: "POST".into(),
-                path: "".into(),
-                query: None,
-                headers: vec![
-                    Header::new("content-type", "application/json"),
-                    Header::new("host", "x"),
-                    Header::new("x-q", "it's"),
-                ],
-                body: body.into(),
-            },
-            target_url: "http://127.0.0.1:1337/hook".into(),
-            outcome: None,
-            duplicate: false,
-            replay_of: None,
-        }
+        CaptureBuilder::new(CaptureKind::Event)
+            .id(EventId(uuid::Uuid::nil()))
+            .header("content-type", "application/json")
+            .header("host", "x")
+            .header("x-q", "it's")
+            .body(body)
+            .target("http://127.0.0.1:1337/hook")
+            .build()
     }
 
     #[test]

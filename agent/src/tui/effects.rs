@@ -204,31 +204,18 @@ fn pipe_to(cmd: &[&str], text: &str) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::capture_builder::CaptureBuilder;
     use crate::model::CaptureKind;
 
     #[test]
     fn export_writes_the_capture_as_json_named_by_id() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let capture = Capture {
-            id: EventId(uuid::Uuid::from_u128(7)),
-            seq: None,
-            source: "okta".into(),
-            kind: CaptureKind::Event,
-            received_at_ms: 1,
-            delivered_at_ms: None,
-            answered_at_ms: None,
-            request: HttpRequest {
-                method: "POST".into(),
-                path: "".into(),
-                query: None,
-                headers: vec![],
-                body: vec![0xffu8, 0].into(),
-            },
-            target_url: "http://127.0.0.1:1/".into(),
-            outcome: None,
-            duplicate: false,
-            replay_of: None,
-        };
+        let capture = CaptureBuilder::new(CaptureKind::Event)
+            .id(EventId(uuid::Uuid::from_u128(7)))
+            .received_at(1)
+            .body(vec![0xffu8, 0])
+            .target("http://127.0.0.1:1/")
+            .build();
         let path = export(&capture, dir.path()).expect("export");
         assert!(path.ends_with("hookrelay-00000000-0000-0000-0000-000000000007.json"));
         let back: Capture =

@@ -1,15 +1,21 @@
-//! Captures covering every awkward case, shared by the capture-store and export tests.
+//! Captures covering every awkward case, and the store calls only tests make, shared by the
+//! capture-store, export and TUI replay tests.
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
-use agent::model::{Capture, CaptureKind};
-use shared::{Blob, DeliveryError, DeliveryOutcome, EventId, Header, HttpRequest, HttpResponse};
+mod builder;
+
+use agent::capture::{CaptureStore, Record};
+use agent::model;
+use model::Capture;
+use shared::{Blob, DeliveryError, DeliveryOutcome, EventId};
+
+pub use builder::{answer, failure, CaptureBuilder, DEFAULT_TARGET};
 
 /// A file-backed store in a fresh temporary directory (`captures.sqlite3` in it).
-pub fn temp_store() -> (tempfile::TempDir, agent::capture::CaptureStore) {
+pub fn temp_store() -> (tempfile::TempDir, CaptureStore) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = agent::capture::CaptureStore::open(&dir.path().join("captures.sqlite3"))
-        .expect("open store");
+    let store = CaptureStore::open(&dir.path().join("captures.sqlite3")).expect("open store");
     (dir, store)
 }
 
@@ -21,120 +27,61 @@ pub fn id(text: &str) -> EventId {
 /// A delivered event with a binary request body, a non-UTF-8 header value, duplicate headers
 /// in a deliberate order, a query string and a binary response.
 pub fn delivered() -> Capture {
-    Capture {
-        id: id("0a1b2c3d-0000-4000-8000-000000000001"),
-        seq: Some(41),
-        source: "okta".into(),
-        kind: CaptureKind::Event,
-        received_at_ms: 1_764_000_000_123,
-        delivered_at_ms: Some(1_764_000_000_130),
-        answered_at_ms: Some(1_764_000_000_150),
-        request: HttpRequest {
-            method: "POST".into(),
-            path: "/extra/path".into(),
-            query: Some("a=1&b=x%20y&a=2&flag".into()),
-            headers: vec![
-                Header::new("content-type", "application/octet-stream"),
-                Header::new("x-dup", "first"),
-                Header::new("x-raw", vec![0xff, 0xfe, b'a', 0x80]),
-                Header::new("x-dup", "second"),
-                Header::new("X-Case", "Kept"),
-            ],
-            body: Blob::from((0..=255u8).chain(0..=255u8).collect::<Vec<u8>>()),
-        },
-        target_url: "http://127.0.0.1:1337/okta-webhooks-endpoint/extra/path?a=1&b=x%20y&a=2&flag"
-            .into(),
-        outcome: Some(DeliveryOutcome::answered(
-            HttpResponse {
-                status: 200,
-                headers: vec![
-                    Header::new("content-type", "application/json"),
-                    Header::new("set-cookie", "a=1"),
-                    Header::new("set-cookie", "b=2"),
-                    Header::new("x-bin", vec![0xc3, 0x28]),
-                ],
-                body: Blob::from(vec![0u8, 159, 146, 150, b'{', b'}']),
-            },
-            20_345,
-        )),
-        duplicate: false,
-        replay_of: None,
-    }
+    CaptureBuilder::event(41)
+        .id(id("0a1b2c3d-0000-4000-8000-000000000001"))
+        .received_at(1_764_000_000_123)
+        .delivered_at(1_764_000_000_130)
+        .answered_at(1_764_000_000_150)
+        .post("/extra/path")
+        .query("a=1&b=x%20y&a=2&flag")
+        .header("content-type", "application/octet-stream")
+        .header("x-dup", "first")
+        .header("x-raw", vec![0xff, 0xfe, b'a', 0x80])
+        .header("x-dup", "second")
+        .header("X-Case", "Kept")
+        .body((0..=255u8).chain(0..=255u8).collect::<Vec<u8>>())
+        .target("http://127.0.0.1:1337/okta-webhooks-endpoint/extra/path?a=1&b=x%20y&a=2&flag")
+        .answered(200, vec![0u8, 159, 146, 150, b'{', b'}'], 20_345)
+        .response_header("content-type", "application/json")
+        .response_header("set-cookie", "a=1")
+        .response_header("set-cookie", "b=2")
+        .response_header("x-bin", vec![0xc3, 0x28])
+        .build()
 }
 
 /// A delivery that failed: nothing listened on the port.
 pub fn failed() -> Capture {
-    Capture {
-        id: id("0a1b2c3d-0000-4000-8000-000000000002"),
-        seq: Some(42),
-        source: "okta".into(),
-        kind: CaptureKind::Event,
-        received_at_ms: 1_764_000_001_000,
-        delivered_at_ms: Some(1_764_000_001_001),
-        answered_at_ms: Some(1_764_000_001_002),
-        request: HttpRequest {
-            method: "POST".into(),
-            path: String::new(),
-            query: None,
-            headers: vec![Header::new("content-type", "application/json")],
-            body: Blob::from(r#"{"eventType":"user.session.start","name":"Zoë"}"#),
-        },
-        target_url: "http://127.0.0.1:1337/okta-webhooks-endpoint".into(),
-        outcome: Some(DeliveryOutcome::failed(
-            DeliveryError::Refused("127.0.0.1:1337".into()),
-            850,
-        )),
-        duplicate: true,
-        replay_of: None,
-    }
+    CaptureBuilder::event(42)
+        .id(id("0a1b2c3d-0000-4000-8000-000000000002"))
+        .received_at(1_764_000_001_000)
+        .delivered_at(1_764_000_001_001)
+        .answered_at(1_764_000_001_002)
+        .json(r#"{"eventType":"user.session.start","name":"Zoë"}"#)
+        .failed(DeliveryError::Refused("127.0.0.1:1337".into()), 850)
+        .duplicate()
+        .build()
 }
 
 /// A capture the local service has not answered yet.
 pub fn pending() -> Capture {
-    Capture {
-        id: id("9f000000-0000-4000-8000-000000000003"),
-        seq: None,
-        source: "github".into(),
-        kind: CaptureKind::Replay,
-        received_at_ms: 1_764_000_002_000,
-        delivered_at_ms: Some(1_764_000_002_000),
-        answered_at_ms: None,
-        request: HttpRequest {
-            method: "PUT".into(),
-            path: "/p".into(),
-            query: Some(String::new()),
-            headers: vec![],
-            body: Blob::default(),
-        },
-        target_url: "http://localhost:9/x/p?".into(),
-        outcome: None,
-        duplicate: false,
-        replay_of: Some(id("0a1b2c3d-0000-4000-8000-000000000001")),
-    }
+    CaptureBuilder::replay_of(id("0a1b2c3d-0000-4000-8000-000000000001"))
+        .id(id("9f000000-0000-4000-8000-000000000003"))
+        .source("github")
+        .received_at(1_764_000_002_000)
+        .delivered_at(1_764_000_002_000)
+        .method("PUT")
+        .path("/p")
+        .query("")
+        .target("http://localhost:9/x/p?")
+        .build()
 }
 
 /// An Okta verification challenge the relay answered itself.
 pub fn verification() -> Capture {
-    Capture {
-        id: id("9f000000-0000-4000-8000-000000000004"),
-        seq: Some(7),
-        source: "okta".into(),
-        kind: CaptureKind::Verification,
-        received_at_ms: 1_764_000_003_000,
-        delivered_at_ms: None,
-        answered_at_ms: None,
-        request: HttpRequest {
-            method: "GET".into(),
-            path: String::new(),
-            query: None,
-            headers: vec![Header::new("x-okta-verification-challenge", "abc")],
-            body: Blob::default(),
-        },
-        target_url: String::new(),
-        outcome: None,
-        duplicate: false,
-        replay_of: None,
-    }
+    CaptureBuilder::verification(7, "abc")
+        .id(id("9f000000-0000-4000-8000-000000000004"))
+        .received_at(1_764_000_003_000)
+        .build()
 }
 
 /// Every fixture, in order.
@@ -149,4 +96,38 @@ pub fn simple(received_at_ms: u64, body_len: usize) -> Capture {
     c.received_at_ms = received_at_ms;
     c.request.body = Blob::from(vec![b'x'; body_len]);
     c
+}
+
+/// Every capture's id, oldest first.
+pub fn all_ids(store: &CaptureStore) -> anyhow::Result<Vec<EventId>> {
+    Ok(store.all()?.iter().map(|c| c.id).collect())
+}
+
+/// True when the capture exists and has an outcome (a response or an error).
+pub fn is_delivered(store: &CaptureStore, id: EventId) -> anyhow::Result<bool> {
+    Ok(store.get(id)?.is_some_and(|c| c.outcome.is_some()))
+}
+
+/// Advances the cursor of `relay` on `source` as the listener's recorder does (never backwards).
+pub fn set_cursor(store: &CaptureStore, relay: &str, source: &str, seq: u64) -> anyhow::Result<()> {
+    store.record_batch(&[Record::Cursor {
+        relay: relay.into(),
+        source: source.into(),
+        seq,
+    }])
+}
+
+/// Records a delivery's outcome, then advances the cursor; fails, moving no cursor, if no
+/// capture has that id.
+pub fn record_delivery(
+    store: &CaptureStore,
+    id: EventId,
+    delivered_at_ms: u64,
+    answered_at_ms: u64,
+    outcome: &DeliveryOutcome,
+    cursor: (&str, &str, u64),
+) -> anyhow::Result<()> {
+    store.record_outcome(id, delivered_at_ms, answered_at_ms, outcome)?;
+    let (relay, source, seq) = cursor;
+    set_cursor(store, relay, source, seq)
 }

@@ -1,11 +1,12 @@
 //! Fixed captures and states for the TUI tests.
 
+use crate::capture_builder::CaptureBuilder;
 use crate::events::AgentEvent;
 use crate::model::{Capture, CaptureKind};
 use crate::tui::action::Action;
 use crate::tui::state::AppState;
 use crate::tui::update::update;
-use shared::{DeliveryError, DeliveryOutcome, EventId, Header, HttpRequest, HttpResponse, Mode};
+use shared::{DeliveryError, EventId, Header, Mode};
 
 /// 2023-11-14 22:13:20 UTC.
 pub const T0: u64 = 1_700_000_000_000;
@@ -38,54 +39,33 @@ pub fn inline_body() -> String {
 }
 
 pub fn capture(n: u128, body: &[u8]) -> Capture {
-    Capture {
-        id: id(n),
-        seq: Some(n as u64),
-        source: "okta".into(),
-        kind: CaptureKind::Event,
-        received_at_ms: T0 + n as u64 * 1_000,
-        delivered_at_ms: None,
-        answered_at_ms: None,
-        request: HttpRequest {
-            method: "POST".into(),
-            path: "".into(),
-            query: None,
-            headers: vec![
-                Header::new("content-type", "application/json"),
-                Header::new("authorization", "secret-token"),
-                Header::new("user-agent", "Okta Google Web Hook"),
-            ],
-            body: body.into(),
-        },
-        target_url: "http://127.0.0.1:1337/okta-webhooks-endpoint".into(),
-        outcome: None,
-        duplicate: false,
-        replay_of: None,
-    }
+    CaptureBuilder::event(n as u64)
+        .id(id(n))
+        .received_at(T0 + n as u64 * 1_000)
+        .header("content-type", "application/json")
+        .header("authorization", "secret-token")
+        .header("user-agent", "Okta Google Web Hook")
+        .body(body)
+        .build()
 }
 
-pub fn answered(mut c: Capture, status: u16, body: &str, duration_us: u64) -> Capture {
-    c.delivered_at_ms = Some(c.received_at_ms + 3);
-    c.answered_at_ms = Some(c.received_at_ms + 3 + duration_us / 1000);
-    c.outcome = Some(DeliveryOutcome::answered(
-        HttpResponse {
-            status,
-            headers: vec![Header::new("content-type", "application/json")],
-            body: body.into(),
-        },
-        duration_us,
-    ));
-    c
+pub fn answered(c: Capture, status: u16, body: &str, duration_us: u64) -> Capture {
+    let delivered = c.received_at_ms + 3;
+    CaptureBuilder::from(c)
+        .delivered_at(delivered)
+        .answered_at(delivered + duration_us / 1000)
+        .answered(status, body, duration_us)
+        .response_header("content-type", "application/json")
+        .build()
 }
 
-pub fn refused(mut c: Capture) -> Capture {
-    c.delivered_at_ms = Some(c.received_at_ms + 1);
-    c.answered_at_ms = Some(c.received_at_ms + 2);
-    c.outcome = Some(DeliveryOutcome::failed(
-        DeliveryError::Refused("127.0.0.1:1337".into()),
-        800,
-    ));
-    c
+pub fn refused(c: Capture) -> Capture {
+    let delivered = c.received_at_ms + 1;
+    CaptureBuilder::from(c)
+        .delivered_at(delivered)
+        .answered_at(delivered + 1)
+        .failed(DeliveryError::Refused("127.0.0.1:1337".into()), 800)
+        .build()
 }
 
 pub fn feed(state: &mut AppState, c: Capture) {

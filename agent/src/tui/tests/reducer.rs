@@ -1,11 +1,12 @@
 //! Reducer tests: every key action and every network action.
 
 use super::fixtures::*;
+use crate::capture_builder::answer;
 use crate::events::{AgentEvent, ConnState};
 use crate::tui::action::{Action, Effect};
 use crate::tui::state::{AppState, Overlay, Tab};
 use crate::tui::update::update;
-use shared::{DeliveryOutcome, HttpResponse, Mode};
+use shared::{DeliveryOutcome, Mode};
 
 fn selected_id(s: &AppState) -> Option<shared::EventId> {
     s.selected_row().map(|r| r.id)
@@ -61,14 +62,7 @@ fn captured_rows_follow_the_newest_and_delivered_counts() {
     feed(&mut s, capture(2, b"b"));
     assert_eq!((s.rows.len(), selected_id(&s)), (2, Some(id(2))));
     assert!(s.rows.get(id(2)).is_some_and(|r| r.pending));
-    let outcome = DeliveryOutcome::answered(
-        HttpResponse {
-            status: 503,
-            headers: vec![],
-            body: "".into(),
-        },
-        10,
-    );
+    let outcome = answer(503, "", 10);
     let delivered = AgentEvent::Delivered {
         id: id(2),
         delivered_at_ms: T0,
