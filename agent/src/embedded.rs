@@ -38,8 +38,8 @@ pub async fn start(
         .tempdir()
         .context("creating a temporary directory for the embedded relay")?;
     let store = EmbeddedStore::open_dir(dir.path())?;
-    relay::store::Store::set_settings(&store, source, settings)?;
     let handle = relay::spawn(listener, Arc::new(store), config, shutdown)?;
+    handle.state.set_settings(source, settings)?;
     let token = handle.state.add_memory_token(source)?;
     Ok(Embedded {
         url: format!("http://{}", handle.addr),

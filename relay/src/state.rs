@@ -4,7 +4,7 @@
 use crate::config::Config;
 use crate::hub::Hub;
 use crate::metrics::Metrics;
-use crate::store::{SourceInfo, Store, StoreResult, TokenInfo};
+use crate::store::{SourceInfo, SourceSettings, Store, StoreResult, TokenInfo};
 use crate::tokens;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -102,6 +102,17 @@ impl RelayState {
                 None
             }
         }
+    }
+
+    /// Changes a source's settings from inside this process (the embedded relay's start-up):
+    /// written to the store, and in force for the next request, not after the cache expires.
+    pub fn set_settings(&self, name: &str, settings: &SourceSettings) -> StoreResult<()> {
+        self.store.set_settings(name, settings)?;
+        self.source_cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(name);
+        Ok(())
     }
 
     /// Adds a token kept only in memory for `source` (created if needed); returns its secret.

@@ -62,9 +62,7 @@ impl TestRelay {
             .expect("ensure source");
     }
 
-    /// Changes `source`'s settings (creating it if needed), as `relay source set` does. The
-    /// relay re-reads settings within [`relay::state::SOURCE_CACHE_TTL`]; set them before the
-    /// first request to a source, or wait that long.
+    /// Changes `source`'s settings (creating it if needed), in force for the next request.
     pub fn configure(&self, source: &str, edit: impl FnOnce(&mut relay::store::SourceSettings)) {
         let store = self.handle.state.store.as_ref();
         let mut settings = store
@@ -73,7 +71,10 @@ impl TestRelay {
             .map(|s| s.settings)
             .unwrap_or_default();
         edit(&mut settings);
-        store.set_settings(source, &settings).expect("set settings");
+        self.handle
+            .state
+            .set_settings(source, &settings)
+            .expect("set settings");
     }
 
     /// Sets how the relay answers `source`'s senders.

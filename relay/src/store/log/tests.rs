@@ -72,7 +72,7 @@ fn a_torn_last_record_is_cut_off_and_appends_continue() {
             &[event(1, b"one".to_vec()), event(2, b"two".to_vec())],
         );
     }
-    let seg = dir.path().join("1").join(source::segment_name(1));
+    let seg = dir.path().join("1").join(segments::segment_name(1));
     let full = std::fs::metadata(&seg).expect("segment").len();
     // A crash in the middle of writing record 2, and zeros a power loss may leave.
     let f = std::fs::OpenOptions::new()
@@ -99,12 +99,12 @@ fn damage_before_the_newest_segment_is_an_error_naming_the_file() {
     {
         let (log, _) = open(dir.path());
         // Two segments: the first grows past its size limit.
-        let big = vec![b'x'; (source::SEGMENT_BYTES / 2 + 1) as usize];
+        let big = vec![b'x'; (segments::SEGMENT_BYTES / 2 + 1) as usize];
         append(&log, 1, &[event(1, big.clone()), event(2, big)]);
         append(&log, 1, &[event(3, b"next".to_vec())]);
     }
-    let first = dir.path().join("1").join(source::segment_name(1));
-    assert!(dir.path().join("1").join(source::segment_name(3)).exists());
+    let first = dir.path().join("1").join(segments::segment_name(1));
+    assert!(dir.path().join("1").join(segments::segment_name(3)).exists());
     let mut bytes = std::fs::read(&first).expect("read");
     bytes[40] ^= 0xff;
     std::fs::write(&first, bytes).expect("damage");
@@ -121,10 +121,10 @@ fn damage_before_the_newest_segment_is_an_error_naming_the_file() {
 fn retention_drops_events_and_whole_segments_only() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (log, _) = open(dir.path());
-    let big = vec![b'x'; (source::SEGMENT_BYTES / 2 + 1) as usize];
+    let big = vec![b'x'; (segments::SEGMENT_BYTES / 2 + 1) as usize];
     append(&log, 1, &[event(1, big.clone()), event(2, big)]);
     append(&log, 1, &[event(3, b"a".to_vec()), event(4, b"b".to_vec())]);
-    let segment = |s| dir.path().join("1").join(source::segment_name(s));
+    let segment = |s| dir.path().join("1").join(segments::segment_name(s));
     assert!(segment(1).exists() && segment(3).exists());
     assert_eq!(log.floor_for_bytes(1, 10), Some(3));
     assert_eq!(log.drop_below(1, 2).expect("drop"), 1);
