@@ -41,7 +41,6 @@ pub fn hello_value(token: &str, agent_id: &str) -> serde_json::Value {
         "version": shared::PROTOCOL_VERSION,
         "token": token,
         "source": "okta",
-        "mode": "ack",
         "agent_id": agent_id,
         "window": 1,
     })
