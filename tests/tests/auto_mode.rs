@@ -40,7 +40,11 @@ async fn an_inline_hook_with_no_agent_is_502_never_an_empty_200() {
         let message = body["error"].as_str().expect("error message");
         assert!(message.contains("no agent is connected"), "{message}");
         assert!(message.contains("agent listen"), "{message}");
-        assert_eq!(h.relay.stored("okta"), 0, "nobody could answer it, so it is not kept");
+        assert_eq!(
+            h.relay.stored("okta"),
+            0,
+            "nobody could answer it, so it is not kept"
+        );
     })
     .await;
 }
@@ -55,7 +59,11 @@ async fn an_inline_hook_gets_the_local_answer_byte_for_byte() {
             .await;
         let answer = h.post(REGISTRATION).await;
         assert_eq!(answer.status, 200);
-        assert_eq!(answer.body, command_reply().body, "the local answer, byte for byte");
+        assert_eq!(
+            answer.body,
+            command_reply().body,
+            "the local answer, byte for byte"
+        );
         assert_eq!(answer.header("x-handler").as_deref(), Some("registration"));
         assert_eq!(h.target.next().await.body, REGISTRATION.as_bytes());
     })
@@ -77,7 +85,10 @@ async fn an_event_hook_is_acknowledged_at_once_and_delivered_later() {
         let started = std::time::Instant::now();
         let answer = h.post(EVENT_HOOK).await;
         assert_eq!(answer.status, 200);
-        assert!(answer.body.is_empty(), "an acknowledgement, not the local answer");
+        assert!(
+            answer.body.is_empty(),
+            "an acknowledgement, not the local answer"
+        );
         assert!(
             started.elapsed() < hold,
             "the sender did not wait for the slow local service"

@@ -266,3 +266,67 @@ async fn a_wrong_token_exits_non_zero_with_the_reason() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn inline_hooks_get_the_local_answer_with_no_setting_at_all() {
+    with_timeout(async {
+        let data = tempfile::tempdir().expect("tempdir");
+        let reply =
+            br#"{"commands":[{"type":"com.okta.action.update","value":{"registration":"ALLOW"}}]}"#;
+        let mut target = spawn_target(Reply {
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: bytes::Bytes::from_static(reply),
+            ..Reply::default()
+        })
+        .await;
+        let port = target.addr.port().to_string();
+        let mut agent = start_agent(data.path(), &port, &[]).await;
+        let url = format!("{}/h/okta", agent.relay_url);
+        let inline = agent::okta_kit::inline_hook_body(agent::okta_kit::InlineKind::Registration);
+        let answer = client::post_json(&url, serde_json::to_vec(&inline).expect("json"))
+            .await
+            .expect("post");
+        assert_eq!(answer.status, 200);
+        assert_eq!(
+            answer.body.as_ref(),
+            &reply[..],
+            "the local answer, not an empty 200"
+        );
+        target.next().await;
+        // An event hook on the same source is acknowledged with an empty body.
+        let answer = client::post_json(
+            &url,
+            r#"{"eventType":"com.okta.event_hook","data":{"events":[]}}"#,
+        )
+        .await
+        .expect("post");
+        assert_eq!((answer.status, answer.body.len()), (200, 0));
+        let _ = agent.child.kill().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn mode_flags_against_a_relay_of_your_own_are_refused_pointing_to_relay_source_set() {
+    with_timeout(async {
+        let relay = spawn_relay(test_config()).await;
+        let token = relay.token("okta");
+        let data = tempfile::tempdir().expect("tempdir");
+        for flag in [&["--mode", "proxy"][..], &["--proxy-deadline-ms", "1000"]] {
+            let mut args = vec![
+                "listen", "1337", "--output", "compact", "--relay", &relay.url,
+            ];
+            args.extend(["--token", token.as_str()]);
+            args.extend_from_slice(flag);
+            let out = agent_cmd(data.path(), &args).await;
+            assert!(!out.status.success(), "{flag:?} was accepted");
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                err.contains(flag[0]) && err.contains("relay source set okta"),
+                "{err}"
+            );
+            assert!(!err.contains(token.as_str()), "the token leaked: {err}");
+        }
+    })
+    .await;
+}

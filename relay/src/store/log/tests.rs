@@ -104,7 +104,11 @@ fn damage_before_the_newest_segment_is_an_error_naming_the_file() {
         append(&log, 1, &[event(3, b"next".to_vec())]);
     }
     let first = dir.path().join("1").join(segments::segment_name(1));
-    assert!(dir.path().join("1").join(segments::segment_name(3)).exists());
+    assert!(dir
+        .path()
+        .join("1")
+        .join(segments::segment_name(3))
+        .exists());
     let mut bytes = std::fs::read(&first).expect("read");
     bytes[40] ^= 0xff;
     std::fs::write(&first, bytes).expect("damage");
