@@ -13,7 +13,7 @@ pub struct AgentConfig {
     pub relay: Option<String>,
     /// Agent token for that relay.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub token: Option<String>,
+    pub token: Option<shared::Secret>,
     /// Source to listen on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,

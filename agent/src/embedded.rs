@@ -15,7 +15,7 @@ pub struct Embedded {
     /// `http://127.0.0.1:PORT`.
     pub url: String,
     /// An in-memory token for `source`.
-    pub token: String,
+    pub token: shared::Secret,
     /// The relay.
     pub handle: relay::RelayHandle,
     // Removed when the agent exits: an embedded relay's log lives as long as the process,
@@ -43,7 +43,7 @@ pub async fn start(
     let token = handle.state.add_memory_token(source)?;
     Ok(Embedded {
         url: format!("http://{}", handle.addr),
-        token,
+        token: token.into(),
         handle,
         _dir: dir,
     })

@@ -60,7 +60,7 @@ pub(crate) async fn run_listen(data: &Option<PathBuf>, args: ListenArgs) -> anyh
             if let Err(e) = std::fs::write(&url_file, &emb.url) {
                 tracing::warn!(error = %e, "could not record the embedded relay URL");
             }
-            (emb.url.clone(), emb.token.clone().into(), key, Some(emb))
+            (emb.url.clone(), emb.token.clone(), key, Some(emb))
         }
     };
     let opts = ListenOptions {
@@ -71,7 +71,7 @@ pub(crate) async fn run_listen(data: &Option<PathBuf>, args: ListenArgs) -> anyh
             insecure: args.insecure,
             ..LinkOptions::default()
         },
-        token: token.into(),
+        token,
         source: args.source,
         target,
         deliver: DeliverOptions {

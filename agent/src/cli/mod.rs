@@ -166,7 +166,7 @@ pub struct ListenArgs {
     pub relay: Option<String>,
     /// Agent token (from `relay token create`).
     #[arg(long, env = "HOOKRELAY_TOKEN", hide_env_values = true)]
-    pub token: Option<String>,
+    pub token: Option<shared::Secret>,
     /// Source to listen on.
     #[arg(long, env = "HOOKRELAY_SOURCE", default_value = "okta")]
     pub source: String,
@@ -282,7 +282,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let path = AgentConfig::default_path();
             let cfg = AgentConfig {
                 relay: Some(relay.trim_end_matches('/').to_string()),
-                token: Some(token),
+                token: Some(token.into()),
                 source,
             };
             cfg.save(&path)?;
