@@ -50,10 +50,10 @@ struct ServeArgs {
         default_value = "./relay-data"
     )]
     data: PathBuf,
-    /// When a stored event counts as durable before its sender gets a 2xx: "full" (ack mode:
-    /// on disk, fsync per group commit, so a power cut loses no acknowledged event; proxy mode:
-    /// written, since its answer is the delivery itself) or "normal" (in the OS: a relay crash
-    /// or kill -9 loses nothing; on disk within a second; faster in ack mode).
+    /// When a stored event counts as durable before its sender gets a 2xx: "full" (acknowledged
+    /// events on disk, fsync per group commit, so a power cut loses none; proxied events
+    /// written, since their answer is the delivery itself) or "normal" (in the OS: a relay
+    /// crash or kill -9 loses nothing; on disk within a second; faster to acknowledge).
     #[arg(
         long,
         hide_env_values = true,

@@ -106,8 +106,8 @@ pub async fn trigger(
                 let mut w = check_inline_response(resp.body.as_bytes());
                 if resp.body.is_empty() && resp.status == 200 {
                     w.push(
-                        "the reply was empty: an inline hook needs the local answer, so run \
-                         `agent listen --mode proxy`"
+                        "the reply was empty: an inline hook needs the local answer; the source's \
+                         mode is ack (`relay source set NAME --mode auto` proxies inline hooks)"
                             .into(),
                     );
                 }
