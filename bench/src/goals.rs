@@ -1,5 +1,6 @@
 //! The project's performance goals checked against one run's figures: pass, fail or n/a (with
-//! the reason), for the top of the report and the JSON.
+//! the reason), for the top of the report and the JSON. One file over 400 lines: one table of
+//! goals, each a few lines, reads best in one place.
 
 use crate::report::{f, Report, Summary};
 use crate::systems::System;

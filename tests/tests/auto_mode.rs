@@ -30,6 +30,32 @@ fn command_reply() -> Reply {
     }
 }
 
+/// A source in `mode` whose local service answers `reply`, with its agent connected.
+async fn service(mode: Mode, reply: Reply) -> Harness {
+    Harness::builder().mode(mode).reply(reply).start().await
+}
+
+/// An auto-mode source whose local service takes `hold` to answer.
+async fn slow_service(hold: Duration) -> Harness {
+    let reply = Reply {
+        delay: hold,
+        ..command_reply()
+    };
+    service(Mode::Auto, reply).await
+}
+
+/// Posts the registration hook and checks its sender got the local answer, byte for byte.
+async fn assert_proxied(h: &mut Harness) {
+    let answer = h.post(REGISTRATION).await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(
+        answer.body,
+        command_reply().body,
+        "the local answer, byte for byte"
+    );
+    assert_eq!(h.target.next().await.body, REGISTRATION.as_bytes());
+}
+
 #[tokio::test]
 async fn an_inline_hook_with_no_agent_is_502_never_an_empty_200() {
     with_timeout(async {
@@ -52,11 +78,7 @@ async fn an_inline_hook_with_no_agent_is_502_never_an_empty_200() {
 #[tokio::test]
 async fn an_inline_hook_gets_the_local_answer_byte_for_byte() {
     with_timeout(async {
-        let mut h = Harness::builder()
-            .mode(Mode::Auto)
-            .reply(command_reply())
-            .start()
-            .await;
+        let mut h = service(Mode::Auto, command_reply()).await;
         let answer = h.post(REGISTRATION).await;
         assert_eq!(answer.status, 200);
         assert_eq!(
@@ -74,14 +96,7 @@ async fn an_inline_hook_gets_the_local_answer_byte_for_byte() {
 async fn an_event_hook_is_acknowledged_at_once_and_delivered_later() {
     with_timeout(async {
         let hold = Duration::from_secs(3);
-        let mut h = Harness::builder()
-            .mode(Mode::Auto)
-            .reply(Reply {
-                delay: hold,
-                ..command_reply()
-            })
-            .start()
-            .await;
+        let mut h = slow_service(hold).await;
         let started = std::time::Instant::now();
         let answer = h.post(EVENT_HOOK).await;
         assert_eq!(answer.status, 200);
@@ -102,14 +117,7 @@ async fn an_event_hook_is_acknowledged_at_once_and_delivered_later() {
 async fn an_inline_hook_is_not_held_behind_acknowledged_events() {
     with_timeout(async {
         let hold = Duration::from_secs(3);
-        let mut h = Harness::builder()
-            .mode(Mode::Auto)
-            .reply(Reply {
-                delay: hold,
-                ..command_reply()
-            })
-            .start()
-            .await;
+        let mut h = slow_service(hold).await;
         h.post_ok(r#"{"n":1}"#).await;
         h.post_ok(r#"{"n":2}"#).await;
         let first = h.target.next().await;
@@ -132,11 +140,7 @@ async fn an_inline_hook_is_not_held_behind_acknowledged_events() {
 #[tokio::test]
 async fn an_agent_asking_for_another_mode_changes_nothing_for_senders() {
     with_timeout(async {
-        let mut h = Harness::builder()
-            .mode(Mode::Auto)
-            .reply(command_reply())
-            .start()
-            .await;
+        let mut h = service(Mode::Auto, command_reply()).await;
         // A second agent whose hello still carries the old per-agent mode and deadline.
         let mut hello = hello_value(&h.token, "teammate");
         hello["mode"] = "ack".into();
@@ -150,10 +154,7 @@ async fn an_agent_asking_for_another_mode_changes_nothing_for_senders() {
         assert!(welcome.contains(r#""mode":"auto""#), "{welcome}");
         // The teammate never acknowledges anything; the inline hook still gets its answer
         // from the agent that does.
-        let answer = h.post(REGISTRATION).await;
-        assert_eq!(answer.status, 200);
-        assert_eq!(answer.body, command_reply().body);
-        assert_eq!(h.target.next().await.body, REGISTRATION.as_bytes());
+        assert_proxied(&mut h).await;
         // And an event hook is still only acknowledged.
         let answer = h.post(EVENT_HOOK).await;
         assert_eq!((answer.status, answer.body.len()), (200, 0));
@@ -164,11 +165,7 @@ async fn an_agent_asking_for_another_mode_changes_nothing_for_senders() {
 #[tokio::test]
 async fn a_source_set_to_ack_acknowledges_even_inline_hooks() {
     with_timeout(async {
-        let mut h = Harness::builder()
-            .mode(Mode::Ack)
-            .reply(command_reply())
-            .start()
-            .await;
+        let mut h = service(Mode::Ack, command_reply()).await;
         let answer = h.post(REGISTRATION).await;
         assert_eq!((answer.status, answer.body.len()), (200, 0));
         assert_eq!(h.target.next().await.body, REGISTRATION.as_bytes());

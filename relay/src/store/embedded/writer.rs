@@ -1,6 +1,7 @@
 //! Writing the event log: every append and cursor update waiting at that moment goes into one
 //! transaction (group commit); the committed events are then published to the in-memory
-//! tails and the head watchers before the appenders get their answer.
+//! tails and the head watchers before the appenders get their answer. Over 400 lines because
+//! the queue, the commit and the hand-off between appenders and the thread are one protocol.
 
 use crate::store::log::dedup::{keys_of, Dedup};
 use crate::store::log::EventLog;
