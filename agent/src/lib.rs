@@ -7,11 +7,11 @@ pub mod capture;
 #[path = "../tests/capture_fixtures/builder.rs"]
 pub(crate) mod capture_builder;
 pub mod cli;
-pub mod commands;
 pub mod config;
 pub mod connection;
 pub mod deliver;
 pub mod dial;
+pub mod editor;
 pub mod embedded;
 pub mod events;
 pub mod export;

@@ -99,10 +99,9 @@ pub fn compact_line(c: &Capture) -> String {
 
 fn outcome_text(o: &DeliveryOutcome) -> String {
     let ms = o.duration_us() as f64 / 1000.0;
-    match (o.response(), o.error()) {
-        (Some(r), _) => format!("{} {ms:.1}ms", r.status),
-        (None, Some(e)) => format!("failed ({e}) {ms:.1}ms"),
-        (None, None) => "?".into(),
+    match o {
+        DeliveryOutcome::Answered { response, .. } => format!("{} {ms:.1}ms", response.status),
+        DeliveryOutcome::Failed { error, .. } => format!("failed ({error}) {ms:.1}ms"),
     }
 }
 

@@ -1,7 +1,6 @@
 //! `agent listen`: wires the store, the embedded relay, the link and an output together.
 
 use super::support::*;
-use super::{ListenArgs, Output};
 use crate::config::AgentConfig;
 use crate::connection::LinkOptions;
 use crate::deliver::{DeliverOptions, Deliverer};
@@ -9,13 +8,87 @@ use crate::listen::{listen, ListenOptions};
 use crate::output::{self, Plain};
 use crate::target::Target;
 use anyhow::Context;
+use clap::ValueEnum;
+use shared::Mode;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-pub(crate) async fn run_listen(data: &Option<PathBuf>, args: ListenArgs) -> anyhow::Result<()> {
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Output {
+    Tui,
+    Compact,
+    Json,
+    Quiet,
+}
+
+#[derive(clap::Args)]
+pub struct ListenArgs {
+    /// Local port (e.g. 1337) or URL (http:// or https://) to deliver to.
+    pub target: String,
+    /// Path on the local service.
+    #[arg(
+        long,
+        env = "HOOKRELAY_PATH",
+        default_value = "/okta-webhooks-endpoint"
+    )]
+    pub path: String,
+    /// Relay URL; without it an embedded relay runs on 127.0.0.1.
+    #[arg(long, env = "HOOKRELAY_RELAY")]
+    pub relay: Option<String>,
+    /// Agent token (from `relay token create`).
+    #[arg(long, env = "HOOKRELAY_TOKEN", hide_env_values = true)]
+    pub token: Option<shared::Secret>,
+    /// Source to listen on.
+    #[arg(long, env = "HOOKRELAY_SOURCE", default_value = "okta")]
+    pub source: String,
+    /// How the embedded relay answers senders: auto (default: Okta inline hooks get the local
+    /// answer, everything else 200 once stored), ack (always 200 once stored) or proxy (always
+    /// the local answer). Only for the embedded relay: on a relay of your own the mode is the
+    /// source's setting, `relay source set NAME --mode …`.
+    #[arg(long, env = "HOOKRELAY_MODE")]
+    pub mode: Option<Mode>,
+    /// Output: tui when stdout is a terminal, compact otherwise.
+    #[arg(long, value_enum, env = "HOOKRELAY_OUTPUT")]
+    pub output: Option<Output>,
+    /// Accept any certificate from an https local service or relay.
+    #[arg(long)]
+    pub insecure: bool,
+    /// Local service timeout in milliseconds.
+    #[arg(long, default_value_t = 30_000)]
+    pub timeout_ms: u64,
+    /// How long the embedded relay lets a proxied sender wait for the local answer, in
+    /// milliseconds (100-30000). Only for the embedded relay: on a relay of your own use
+    /// `relay source set NAME --proxy-deadline-ms N`.
+    #[arg(long)]
+    pub proxy_deadline_ms: Option<u64>,
+    /// Unacknowledged events in flight.
+    #[arg(long, default_value_t = shared::protocol::DEFAULT_WINDOW)]
+    pub window: u32,
+    /// Acknowledged events delivered to the local service at once [default: 1 — one at a time,
+    /// in the order the relay received them]. Proxied events (a sender waits for each answer)
+    /// are always delivered at once, up to 16 or this many. Okta itself promises no order.
+    #[arg(long, env = "HOOKRELAY_CONCURRENCY",
+          value_parser = clap::builder::ValueParser::new(clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1024)))]
+    pub concurrency: Option<usize>,
+    /// For an agent new to the source: start at a sequence number or a duration ago (30m, 2h, 1d).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Do not deliver Okta redeliveries (same eventId or uuids); they are still shown.
+    #[arg(long)]
+    pub drop_duplicates: bool,
+    /// Heartbeat interval in milliseconds.
+    #[arg(long, default_value_t = 5000)]
+    pub heartbeat_ms: u64,
+    /// First port tried for the embedded relay.
+    #[arg(long, default_value_t = crate::embedded::DEFAULT_PORT)]
+    pub embedded_port: u16,
+}
+
+/// Runs `agent listen`.
+pub(crate) async fn run(data: &Option<PathBuf>, args: ListenArgs) -> anyhow::Result<()> {
     let output = args.output.unwrap_or(if std::io::stdout().is_terminal() {
         Output::Tui
     } else {
@@ -56,7 +129,7 @@ pub(crate) async fn run_listen(data: &Option<PathBuf>, args: ListenArgs) -> anyh
             .context("starting the embedded relay")?;
             let key = format!("embedded:{}", uuid_like());
             eprintln!("hookrelay: embedded relay on {} (loopback only)", emb.url);
-            let url_file = crate::commands::embedded_url_file(&data_dir(data));
+            let url_file = embedded_url_file(&data_dir(data));
             if let Err(e) = std::fs::write(&url_file, &emb.url) {
                 tracing::warn!(error = %e, "could not record the embedded relay URL");
             }
@@ -97,7 +170,7 @@ pub(crate) async fn run_listen(data: &Option<PathBuf>, args: ListenArgs) -> anyh
         shutdown.cancel();
         let listened = listener.await.context("the listener task failed")?;
         if _embedded.is_some() {
-            let _ = std::fs::remove_file(crate::commands::embedded_url_file(&data_dir(data)));
+            let _ = std::fs::remove_file(embedded_url_file(&data_dir(data)));
         }
         shown?;
         return listened;
@@ -119,7 +192,7 @@ pub(crate) async fn run_listen(data: &Option<PathBuf>, args: ListenArgs) -> anyh
     shutdown.cancel();
     let _ = printer.await;
     if _embedded.is_some() {
-        let _ = std::fs::remove_file(crate::commands::embedded_url_file(&data_dir(data)));
+        let _ = std::fs::remove_file(embedded_url_file(&data_dir(data)));
     }
     result
 }

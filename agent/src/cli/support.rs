@@ -1,11 +1,11 @@
 //! Helpers the subcommands share: data directory, logs, durations, targets.
 
-use super::RelayCli;
 use crate::capture::CaptureStore;
 use crate::config::AgentConfig;
 use crate::target::Target;
 use anyhow::Context;
 use shared::Since;
+use std::path::Path;
 use std::path::PathBuf;
 
 pub(crate) fn data_dir(data: &Option<PathBuf>) -> PathBuf {
@@ -23,16 +23,13 @@ pub(crate) fn open_store(data: &Option<PathBuf>) -> anyhow::Result<CaptureStore>
 }
 
 pub(crate) fn auth_of(cli: &RelayCli) -> anyhow::Result<Option<(String, String)>> {
-    cli.auth_header
-        .as_deref()
-        .map(crate::commands::parse_header)
-        .transpose()
+    cli.auth_header.as_deref().map(parse_header).transpose()
 }
 
 pub(crate) fn source_url(cli: &RelayCli, data: &Option<PathBuf>) -> String {
     let saved = AgentConfig::load(&AgentConfig::default_path()).unwrap_or_default();
     let relay = cli.relay.clone().or(saved.relay);
-    let relay = crate::commands::resolve_relay(relay.as_deref(), &data_dir(data));
+    let relay = resolve_relay(relay.as_deref(), &data_dir(data));
     format!("{relay}/h/{}", cli.source)
 }
 
@@ -94,4 +91,52 @@ pub(crate) fn parse_since(s: &str) -> anyhow::Result<Since> {
         _ => anyhow::bail!("--since {s:?}: unknown unit {unit:?} (use s, m, h or d)"),
     };
     Ok(Since::AgoMs(ms))
+}
+
+/// The file where a running `agent listen` with an embedded relay records the relay's URL, so
+/// `agent trigger` and `agent verify` find it without flags.
+pub fn embedded_url_file(data_dir: &Path) -> PathBuf {
+    data_dir.join("embedded-relay.url")
+}
+
+/// The relay base URL to send through: `--relay`, else the running embedded relay, else the
+/// embedded relay's default address.
+pub fn resolve_relay(relay: Option<&str>, data_dir: &Path) -> String {
+    if let Some(r) = relay {
+        return r.trim_end_matches('/').to_string();
+    }
+    std::fs::read_to_string(embedded_url_file(data_dir))
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| format!("http://127.0.0.1:{}", crate::embedded::DEFAULT_PORT))
+}
+
+/// Parses `'Name: value'` into `(name, value)`.
+pub fn parse_header(spec: &str) -> anyhow::Result<(String, String)> {
+    let (name, value) = spec
+        .split_once(':')
+        .ok_or_else(|| anyhow::anyhow!("header {spec:?} must look like 'Name: value'"))?;
+    let name = name.trim();
+    if name.is_empty() || http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+        anyhow::bail!("{name:?} is not a valid header name");
+    }
+    Ok((name.to_string(), value.trim().to_string()))
+}
+
+/// Where hooks are sent: the relay and source, plus Okta's auth header.
+#[derive(clap::Args)]
+pub struct RelayCli {
+    /// Relay URL (default: the running embedded relay).
+    #[arg(long, env = "HOOKRELAY_RELAY")]
+    pub relay: Option<String>,
+    /// Source.
+    #[arg(long, env = "HOOKRELAY_SOURCE", default_value = "okta")]
+    pub source: String,
+    /// Auth header Okta sends, e.g. 'Authorization: Basic abc=' (the hook's Authentication field and secret).
+    #[arg(long, env = "HOOKRELAY_AUTH_HEADER", hide_env_values = true)]
+    pub auth_header: Option<String>,
+    /// Accept any certificate.
+    #[arg(long)]
+    pub insecure: bool,
 }

@@ -2,8 +2,8 @@
 //! keeps applying events (it only stops drawing and reading keys), then takes the terminal back.
 
 use super::action::Action;
-use super::editor;
 use super::effects::Effects;
+use crate::editor;
 use crate::model::Capture;
 use anyhow::Context;
 use shared::EventId;

@@ -13,7 +13,7 @@ use crate::replay::replay;
 use crate::target::Target;
 use anyhow::Context;
 use base64::Engine;
-use shared::{EventId, HttpRequest};
+use shared::{DeliveryOutcome, EventId, HttpRequest};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use tokio::sync::mpsc;
@@ -116,10 +116,10 @@ impl Effects {
             Some(&self.events_tx),
         )
         .await?;
-        let result = match (done.status(), done.outcome.as_ref().and_then(|o| o.error())) {
-            (Some(s), _) => s.to_string(),
-            (None, Some(e)) => e.to_string(),
-            (None, None) => "no answer".into(),
+        let result = match &done.outcome {
+            Some(DeliveryOutcome::Answered { response, .. }) => response.status.to_string(),
+            Some(DeliveryOutcome::Failed { error, .. }) => error.to_string(),
+            None => "no answer".into(),
         };
         Ok(Action::Notice(format!(
             "replayed {} as {} → {result}",

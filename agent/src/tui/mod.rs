@@ -9,7 +9,6 @@ pub mod body;
 pub mod curl;
 pub mod detail;
 pub mod edit_session;
-pub mod editor;
 pub mod effects;
 pub mod fmt;
 pub mod keys;

@@ -7,6 +7,95 @@ use shared::okta::check_inline_response;
 use shared::DeliveryOutcome;
 use std::time::Duration;
 
+use super::support::*;
+use super::RelayCli;
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct TriggerCli {
+    /// Event types (or unique fragments), e.g. user.lifecycle.create.
+    pub event_types: Vec<String>,
+    /// Print the supported event types, one per line.
+    #[arg(long)]
+    pub list: bool,
+    /// Send an inline hook instead: token, saml, registration, password-import, user-import, telephony.
+    #[arg(long)]
+    pub inline: Option<crate::okta_kit::InlineKind>,
+    /// Number of deliveries (default: enough to send each named type once).
+    #[arg(long)]
+    pub count: Option<u32>,
+    /// Events per delivery.
+    #[arg(long, default_value_t = 1)]
+    pub batch: u32,
+    /// Send to this URL instead of the source's public URL.
+    #[arg(long)]
+    pub to: Option<String>,
+    #[command(flatten)]
+    pub relay: RelayCli,
+}
+
+/// Runs `agent trigger`.
+pub(crate) async fn run(data: &Option<PathBuf>, t: TriggerCli) -> anyhow::Result<()> {
+    init_logs();
+    if t.list {
+        for ty in crate::okta_kit::event_types() {
+            println!("{ty}");
+        }
+        return Ok(());
+    }
+    if t.inline.is_none() && t.event_types.is_empty() {
+        anyhow::bail!(
+            "name at least one event type (e.g. user.lifecycle.create), --inline KIND or --list"
+        );
+    }
+    let url = t.to.clone().unwrap_or_else(|| source_url(&t.relay, data));
+    let args = TriggerArgs {
+        event_types: t.event_types.clone(),
+        count: t
+            .count
+            .unwrap_or_else(|| (t.event_types.len().max(1) as u32).div_ceil(t.batch.max(1))),
+        batch: t.batch,
+        url: url.clone(),
+        auth: auth_of(&t.relay)?,
+        inline: t.inline,
+        insecure: t.relay.insecure,
+    };
+    let mut failed = 0;
+    trigger(&args, |s| {
+        let result = match &s.outcome {
+            DeliveryOutcome::Answered {
+                response,
+                duration_us,
+            } => format!(
+                "{} in {:.1} ms",
+                response.status,
+                *duration_us as f64 / 1000.0
+            ),
+            DeliveryOutcome::Failed { error, .. } => {
+                failed += 1;
+                format!("failed: {error}")
+            }
+        };
+        println!("POST {url}  {}  → {result}", s.types.join(", "));
+        if let Some(r) = s.outcome.response() {
+            if !(200..300).contains(&r.status) {
+                failed += 1;
+            }
+            if t.inline.is_some() && !r.body.is_empty() {
+                println!("{}", r.body.to_string_lossy());
+            }
+        }
+        for w in &s.warnings {
+            eprintln!("warning: {w}");
+        }
+    })
+    .await?;
+    if failed > 0 {
+        anyhow::bail!("{failed} delivery(ies) failed");
+    }
+    Ok(())
+}
+
 /// What to send.
 #[derive(Clone, Debug)]
 pub struct TriggerArgs {
