@@ -154,11 +154,25 @@ async fn start_hookrelay(
     } else {
         &[]
     };
-    let (relay, port, token) = start_relay(&bins.dir, dir.path(), extra).await?;
     let mode = if system == System::Proxy {
         "proxy"
     } else {
         "ack"
+    };
+    let (relay, port, token) = start_relay(&bins.dir, dir.path(), extra).await?;
+    // The mode is the source's setting on the relay; an older relay without `source set
+    // --mode` took it from the agent's hello, so the same harness can measure either build.
+    let set = std::process::Command::new(bins.dir.join("relay"))
+        .args(["source", "set", "okta", "--mode", mode, "--data"])
+        .arg(dir.path().join("relay"))
+        .output()
+        .context("relay source set")?;
+    let agent_mode = if set.status.success() {
+        // `relay source set` acts on a running relay within a second: wait that long.
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        Vec::new()
+    } else {
+        vec!["--mode".to_string(), mode.to_string()]
     };
     let concurrency = match (system, bins.ack_concurrency) {
         (System::Proxy, _) | (_, None) => Vec::new(),
@@ -176,12 +190,11 @@ async fn start_hookrelay(
             format!("http://127.0.0.1:{port}"),
             "--token".into(),
             token,
-            "--mode".into(),
-            mode.into(),
             "--output".into(),
             "quiet".into(),
         ]
         .into_iter()
+        .chain(agent_mode)
         .chain(concurrency)
         .collect::<Vec<String>>(),
         &dir.path().join("agent.log"),
