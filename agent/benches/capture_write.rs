@@ -27,25 +27,29 @@ fn thread_cpu_us() -> f64 {
 
 fn capture(seq: u64, body: &Blob) -> Capture {
     Capture {
-        id: EventId::new(),
-        seq: Some(seq),
+        event: shared::Event {
+            seq: seq,
+            id: EventId::new(),
+            received_at_ms: 1_700_000_000_000 + seq,
+            duplicate: false,
+            proxied: false,
+            request: HttpRequest {
+                method: "POST".into(),
+                path: String::new(),
+                query: None,
+                headers: vec![
+                    Header::new("host", "relay.example.com"),
+                    Header::new("content-type", "application/json"),
+                    Header::new("user-agent", "Okta Hook Service v1.0.0"),
+                    Header::new("content-length", body.len().to_string()),
+                ],
+                body: body.clone(),
+            },
+        },
         source: "okta".into(),
         kind: CaptureKind::Event,
-        received_at_ms: 1_700_000_000_000 + seq,
         delivered_at_ms: Some(1_700_000_000_001 + seq),
         answered_at_ms: Some(1_700_000_000_002 + seq),
-        request: HttpRequest {
-            method: "POST".into(),
-            path: String::new(),
-            query: None,
-            headers: vec![
-                Header::new("host", "relay.example.com"),
-                Header::new("content-type", "application/json"),
-                Header::new("user-agent", "Okta Hook Service v1.0.0"),
-                Header::new("content-length", body.len().to_string()),
-            ],
-            body: body.clone(),
-        },
         target_url: "http://127.0.0.1:1337/okta-webhooks-endpoint".into(),
         outcome: Some(DeliveryOutcome::answered(
             HttpResponse {
@@ -55,7 +59,6 @@ fn capture(seq: u64, body: &Blob) -> Capture {
             },
             80,
         )),
-        duplicate: false,
         replay_of: None,
     }
 }

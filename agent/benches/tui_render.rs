@@ -60,17 +60,20 @@ fn capture(n: usize) -> (Capture, DeliveryOutcome) {
     );
     let received = T0 + n as u64 * 10;
     let capture = Capture {
-        id: EventId::new(),
-        seq: Some(n as u64),
+        event: shared::Event {
+            seq: n as u64,
+            id: EventId::new(),
+            received_at_ms: received,
+            duplicate: n.is_multiple_of(97),
+            proxied: false,
+            request: request,
+        },
         source: "okta".into(),
         kind: CaptureKind::Event,
-        received_at_ms: received,
         delivered_at_ms: None,
         answered_at_ms: None,
-        request,
         target_url: "http://127.0.0.1:1337/okta-webhooks-endpoint".into(),
         outcome: None,
-        duplicate: n.is_multiple_of(97),
         replay_of: None,
     };
     let outcome = DeliveryOutcome::answered(

@@ -304,22 +304,19 @@ async fn deliver_one(
     ev: Event,
 ) -> (u64, EventId, bool, DeliveryOutcome) {
     let delivered_at = now_ms();
+    let (seq, id, proxied) = (ev.seq, ev.id, ev.proxied);
     let mut capture = Capture {
-        id: ev.id,
-        seq: Some(ev.seq),
+        target_url: opts.target.url_for(&ev.request),
+        event: ev,
         source: opts.source.clone(),
         kind: CaptureKind::Event,
-        received_at_ms: ev.received_at_ms,
         delivered_at_ms: Some(delivered_at),
         answered_at_ms: None,
-        target_url: opts.target.url_for(&ev.request),
-        request: ev.request,
         outcome: None,
-        duplicate: ev.duplicate,
         replay_of: None,
     };
     let mut shown_pending = false;
-    let outcome = if ev.duplicate && opts.drop_duplicates {
+    let outcome = if capture.duplicate && opts.drop_duplicates {
         skipped("Okta redelivery dropped (--drop-duplicates)")
     } else {
         let sending = deliverer.deliver(&capture.target_url, &capture.request);
@@ -336,7 +333,7 @@ async fn deliver_one(
     let answered = now_ms();
     let record = if shown_pending {
         Record::Outcome {
-            id: ev.id,
+            id,
             delivered_at_ms: delivered_at,
             answered_at_ms: answered,
             outcome: outcome.clone(),
@@ -347,7 +344,7 @@ async fn deliver_one(
         Record::Capture(Box::new(capture))
     };
     recorder.record(record).await;
-    (ev.seq, ev.id, ev.proxied, outcome)
+    (seq, id, proxied, outcome)
 }
 
 fn skipped(why: &str) -> DeliveryOutcome {
@@ -356,24 +353,28 @@ fn skipped(why: &str) -> DeliveryOutcome {
 
 fn verification_capture(opts: &ListenOptions, at_ms: u64, challenge: String) -> Capture {
     Capture {
-        id: EventId::new(),
-        seq: None,
+        event: shared::Event {
+            seq: 0,
+            id: EventId::new(),
+            received_at_ms: at_ms,
+            duplicate: false,
+            proxied: false,
+            request: HttpRequest {
+                method: "GET".into(),
+                path: String::new(),
+                query: None,
+                headers: vec![Header::new(
+                    shared::okta::VERIFICATION_HEADER,
+                    challenge.clone(),
+                )],
+                body: Blob::default(),
+            },
+        },
         source: opts.source.clone(),
         kind: CaptureKind::Verification,
-        received_at_ms: at_ms,
         delivered_at_ms: None,
         answered_at_ms: Some(at_ms),
         target_url: String::new(),
-        request: HttpRequest {
-            method: "GET".into(),
-            path: String::new(),
-            query: None,
-            headers: vec![Header::new(
-                shared::okta::VERIFICATION_HEADER,
-                challenge.clone(),
-            )],
-            body: Blob::default(),
-        },
         outcome: Some(DeliveryOutcome::answered(
             HttpResponse {
                 status: 200,
@@ -382,7 +383,6 @@ fn verification_capture(opts: &ListenOptions, at_ms: u64, challenge: String) -> 
             },
             0,
         )),
-        duplicate: false,
         replay_of: None,
     }
 }

@@ -1,7 +1,7 @@
 //! A captured exchange as the agent records, shows, replays and exports it.
 
 use serde::{Deserialize, Serialize};
-use shared::{DeliveryOutcome, EventId, HttpRequest};
+use shared::{DeliveryOutcome, Event, EventId};
 
 /// What produced a capture.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -17,36 +17,52 @@ pub enum CaptureKind {
     Imported,
 }
 
-/// One exchange: the request, where it went, and what came back.
+/// One exchange: the event as the relay logged it, where it went, and what came back. The
+/// event is the relay's own type ([`Event`]: id, sequence, receive time, duplicate mark,
+/// request), so a capture reads as its event (`capture.request`, `capture.id`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Capture {
-    /// For relay events, the relay's event id; for replays and imports, a fresh id.
-    pub id: EventId,
-    /// The relay's sequence number, for relay events.
-    pub seq: Option<u64>,
+    /// For relay events, the event as the relay sent it. For replays and imports a fresh id
+    /// and the time it was made, sequence 0; the request's path is the suffix after
+    /// `/h/{source}`.
+    #[serde(flatten)]
+    pub event: Event,
     /// The relay source it came from.
     pub source: String,
     /// What produced it.
     pub kind: CaptureKind,
-    /// When the relay received it (ms since the Unix epoch); for replays, when it was started.
-    pub received_at_ms: u64,
     /// When the agent started delivering it to the local service.
     pub delivered_at_ms: Option<u64>,
     /// When the local service's answer (or the failure) was recorded.
     pub answered_at_ms: Option<u64>,
-    /// The request as the sender sent it (path is the suffix after `/h/{source}`).
-    pub request: HttpRequest,
     /// The full URL it was (or will be) delivered to.
     pub target_url: String,
     /// What happened; `None` while the local service has not answered yet.
     pub outcome: Option<DeliveryOutcome>,
-    /// Okta redelivered an event already seen (same `eventId` or `uuid`s).
-    pub duplicate: bool,
     /// For replays: the capture this one replays.
     pub replay_of: Option<EventId>,
 }
 
+/// A capture reads as its event: `capture.request`, `capture.id`, `capture.duplicate`.
+impl std::ops::Deref for Capture {
+    type Target = Event;
+    fn deref(&self) -> &Event {
+        &self.event
+    }
+}
+
+impl std::ops::DerefMut for Capture {
+    fn deref_mut(&mut self) -> &mut Event {
+        &mut self.event
+    }
+}
+
 impl Capture {
+    /// The relay's sequence number, for relay events.
+    pub fn seq(&self) -> Option<u64> {
+        self.event.logged_seq()
+    }
+
     /// True until the local service answered or the delivery failed.
     pub fn is_pending(&self) -> bool {
         self.outcome.is_none() && self.kind != CaptureKind::Verification

@@ -157,7 +157,7 @@ pub fn capture_json(c: &Capture) -> serde_json::Value {
         "type": "event",
         "kind": c.kind,
         "id": c.id,
-        "seq": c.seq,
+        "seq": c.seq(),
         "received_at_ms": c.received_at_ms,
         "method": c.request.method,
         "path": display_path(c),

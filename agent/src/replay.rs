@@ -22,17 +22,20 @@ pub async fn replay(
     let request = edited.unwrap_or_else(|| original.request.clone());
     let started = now_ms();
     let mut capture = Capture {
-        id: EventId::new(),
-        seq: None,
+        target_url: target.url_for(&request),
+        event: shared::Event {
+            seq: 0,
+            id: EventId::new(),
+            received_at_ms: started,
+            duplicate: false,
+            proxied: false,
+            request,
+        },
         source: original.source.clone(),
         kind: CaptureKind::Replay,
-        received_at_ms: started,
         delivered_at_ms: Some(started),
         answered_at_ms: None,
-        target_url: target.url_for(&request),
-        request,
         outcome: None,
-        duplicate: false,
         replay_of: Some(original.id),
     };
     store

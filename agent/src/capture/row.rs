@@ -107,7 +107,7 @@ pub(super) fn upsert_params_with<'a>(
     let [status, response_headers, response_body, error, duration_us] = outcome_values(outcome)?;
     Ok([
         owned(Value::Text(c.id.to_string())),
-        owned(opt_int(c.seq)?),
+        owned(opt_int(c.seq())?),
         ToSqlOutput::Borrowed(ValueRef::Text(c.source.as_bytes())),
         ToSqlOutput::Borrowed(ValueRef::Text(kind_name(c.kind).as_bytes())),
         owned(int(c.received_at_ms)?),
@@ -217,23 +217,26 @@ pub(super) fn from_row(row: &Row<'_>) -> anyhow::Result<Capture> {
             }
         };
         Ok(Capture {
-            id,
-            seq: row.get(1)?,
+            event: shared::Event {
+                seq: row.get::<_, Option<u64>>(1)?.unwrap_or(0),
+                id,
+                received_at_ms: row.get(4)?,
+                duplicate: row.get::<_, i64>(18)? != 0,
+                proxied: false,
+                request: HttpRequest {
+                    method: row.get(7)?,
+                    path: row.get(8)?,
+                    query: row.get(9)?,
+                    headers: parse_headers(Some(&row.get::<_, String>(10)?))?,
+                    body: row.get::<_, Vec<u8>>(11)?.into(),
+                },
+            },
             source: row.get(2)?,
             kind: parse_kind(&kind)?,
-            received_at_ms: row.get(4)?,
             delivered_at_ms: row.get(5)?,
             answered_at_ms: row.get(6)?,
-            request: HttpRequest {
-                method: row.get(7)?,
-                path: row.get(8)?,
-                query: row.get(9)?,
-                headers: parse_headers(Some(&row.get::<_, String>(10)?))?,
-                body: row.get::<_, Vec<u8>>(11)?.into(),
-            },
             target_url: row.get(12)?,
             outcome,
-            duplicate: row.get::<_, i64>(18)? != 0,
             replay_of: replay_of.as_deref().map(parse_id).transpose()?,
         })
     };

@@ -148,7 +148,7 @@ fn to_entry(c: &Capture) -> anyhow::Result<Entry> {
         }),
         hookrelay: Some(Extra {
             id: c.id,
-            seq: c.seq,
+            seq: c.seq(),
             source: c.source.clone(),
             kind: c.kind,
             received_at_ms: c.received_at_ms,
@@ -232,23 +232,26 @@ fn from_entry(e: Entry) -> anyhow::Result<Capture> {
         }),
     };
     Ok(Capture {
-        id: x.id,
-        seq: x.seq,
+        event: shared::Event {
+            seq: x.seq.unwrap_or(0),
+            id: x.id,
+            received_at_ms: x.received_at_ms,
+            duplicate: x.duplicate,
+            proxied: false,
+            request: HttpRequest {
+                method: e.request.method,
+                path: x.path,
+                query: x.query,
+                headers: request_headers,
+                body,
+            },
+        },
         source: x.source,
         kind: x.kind,
-        received_at_ms: x.received_at_ms,
         delivered_at_ms: x.delivered_at_ms,
         answered_at_ms: x.answered_at_ms,
-        request: HttpRequest {
-            method: e.request.method,
-            path: x.path,
-            query: x.query,
-            headers: request_headers,
-            body,
-        },
         target_url: x.target_url,
         outcome,
-        duplicate: x.duplicate,
         replay_of: x.replay_of,
     })
 }
@@ -288,23 +291,26 @@ fn foreign(
         ),
     };
     Capture {
-        id: EventId::new(),
-        seq: None,
+        event: shared::Event {
+            seq: 0,
+            id: EventId::new(),
+            received_at_ms: received_at_ms,
+            duplicate: false,
+            proxied: false,
+            request: HttpRequest {
+                method,
+                path,
+                query,
+                headers,
+                body,
+            },
+        },
         source: String::new(),
         kind: CaptureKind::Imported,
-        received_at_ms,
         delivered_at_ms: None,
         answered_at_ms: None,
-        request: HttpRequest {
-            method,
-            path,
-            query,
-            headers,
-            body,
-        },
         target_url: url,
         outcome: Some(outcome),
-        duplicate: false,
         replay_of: None,
     }
 }

@@ -47,23 +47,26 @@ impl CaptureBuilder {
     /// no path, query, headers or body for [`DEFAULT_TARGET`], not delivered.
     pub fn new(kind: CaptureKind) -> Self {
         CaptureBuilder(Capture {
-            id: EventId::new(),
-            seq: None,
+            event: shared::Event {
+                seq: 0,
+                id: EventId::new(),
+                received_at_ms: 0,
+                duplicate: false,
+                proxied: false,
+                request: HttpRequest {
+                    method: "POST".into(),
+                    path: String::new(),
+                    query: None,
+                    headers: Vec::new(),
+                    body: Blob::default(),
+                },
+            },
             source: "okta".into(),
             kind,
-            received_at_ms: 0,
             delivered_at_ms: None,
             answered_at_ms: None,
-            request: HttpRequest {
-                method: "POST".into(),
-                path: String::new(),
-                query: None,
-                headers: Vec::new(),
-                body: Blob::default(),
-            },
             target_url: DEFAULT_TARGET.into(),
             outcome: None,
-            duplicate: false,
             replay_of: None,
         })
     }
@@ -97,7 +100,7 @@ impl CaptureBuilder {
 
     /// The relay's sequence number.
     pub fn seq(mut self, seq: u64) -> Self {
-        self.0.seq = Some(seq);
+        self.0.seq = seq;
         self
     }
 
