@@ -138,8 +138,11 @@ async fn serve_conn<I>(
         tracing::debug!(%peer, %err, "connection ended with an error");
     }
     if refused_head || slot.refused() {
-        if let Some(io) = slot.take() {
-            let drained = linger::drain(io, &shutdown).await;
+        // Boxed, and the stream never bound here: held inline across the await, the drain
+        // and its stream would enlarge every connection's task, refused or not (a TLS stream
+        // is over a kilobyte, and tokio copies a task's future several times when spawning).
+        if let Some(drain) = slot.take().map(|io| Box::pin(linger::drain(io, &shutdown))) {
+            let drained = drain.await;
             tracing::debug!(%peer, drained, "lingering close after a refusal");
         }
     }
