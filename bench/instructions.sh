@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Instructions the relay (or the agent) executes per proxied webhook, counted by valgrind's
 # callgrind: unlike time or CPU figures, the count does not move with what else the machine is
-# doing, so two builds compare on a shared VM in one run each (bench/RESULTS.md, round 5).
+# doing, so two builds compare on a shared VM in one run each (bench/README.md).
 #
 # Usage: bench/instructions.sh [BIN_DIR] [keep-alive|new-conn] [BODY_FILE] [relay|agent]
 #   BIN_DIR      holds the release `relay` and `agent` (default: target/release)

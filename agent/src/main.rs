@@ -4,7 +4,8 @@ use clap::Parser;
 
 // One thread: the agent's work (one websocket, its local deliveries) is a chain of small
 // steps, and keeping them on one thread spares a cross-thread wake-up at every step
-// (bench/RESULTS.md, milestone b5: agent CPU per proxy event 51 → 29 µs on 2 cores).
+// (measured when it was made: agent CPU per proxy event 51 → 29 µs on 2 cores; see
+// bench/README.md, "What the measurements taught").
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let cli = agent::cli::Cli::parse();

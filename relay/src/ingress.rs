@@ -220,6 +220,10 @@ async fn read_body(
     declared: Option<usize>,
 ) -> Result<bytes::Bytes, RelayError> {
     use http_body_util::BodyExt;
+    // Refused before a byte of it is read; the connection's lingering close drains the rest.
+    if declared.is_some_and(|n| n > limit) {
+        return Err(RelayError::BodyTooLarge(limit));
+    }
     let mut body = http_body_util::Limited::new(body, limit);
     let mut first: Option<bytes::Bytes> = None;
     let mut joined: Option<bytes::BytesMut> = None;

@@ -10,6 +10,7 @@ pub mod error;
 pub mod hub;
 pub mod ingress;
 pub mod limits;
+pub mod linger;
 pub mod metrics;
 pub mod proxy;
 pub mod serve;

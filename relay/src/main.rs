@@ -189,9 +189,9 @@ fn main() {
 }
 
 /// One thread runs everything by default: each webhook then crosses no thread boundary
-/// (bench/RESULTS.md, milestone b5: relay CPU per proxy event 44 → 23 µs against two
-/// worker threads on 2 cores). More threads help only when TLS or many busy sources keep one
-/// core full.
+/// (measured when it was made: relay CPU per proxy event 44 → 23 µs against two worker
+/// threads on 2 cores; bench/README.md, "What the measurements taught"). More threads help
+/// only when TLS or many busy sources keep one core full.
 fn runtime(threads: usize) -> anyhow::Result<tokio::runtime::Runtime> {
     let mut builder = if threads <= 1 {
         tokio::runtime::Builder::new_current_thread()

@@ -1,6 +1,8 @@
 //! The accept loop: plain TCP or TLS, HTTP/1.1 with upgrades (websockets), header limits and
-//! timeouts, the peer address for every request, and graceful shutdown.
+//! timeouts, the peer address for every request, a lingering close after a refusal, and
+//! graceful shutdown.
 
+use crate::linger;
 use axum::extract::ConnectInfo;
 use axum::Router;
 use hyper::body::Incoming;
@@ -96,10 +98,18 @@ async fn serve_conn<I>(
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let slot = linger::Slot::new();
     let svc = TowerToHyperService::new(router);
+    let answered = slot.clone();
     let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
         req.extensions_mut().insert(ConnectInfo(peer));
-        hyper::service::Service::call(&svc, req)
+        let call = hyper::service::Service::call(&svc, req);
+        let answered = answered.clone();
+        async move {
+            let resp = call.await?;
+            answered.set_refused(linger::refuses_unread(resp.status()));
+            Ok::<_, std::convert::Infallible>(resp)
+        }
     });
     let mut builder = http1::Builder::new();
     builder
@@ -107,18 +117,33 @@ async fn serve_conn<I>(
         .header_read_timeout(opts.header_read_timeout)
         .max_headers(opts.max_headers)
         .max_buf_size(opts.max_buf_size.max(8192));
-    let conn = builder
-        .serve_connection(TokioIo::new(io), service)
-        .with_upgrades();
-    tokio::pin!(conn);
-    let result = tokio::select! {
-        r = conn.as_mut() => r,
-        _ = shutdown.cancelled() => {
-            conn.as_mut().graceful_shutdown();
-            conn.as_mut().await
+    let result = {
+        let io = linger::Tracked::new(io, slot.clone());
+        let conn = builder
+            .serve_connection(TokioIo::new(io), service)
+            .with_upgrades();
+        tokio::pin!(conn);
+        tokio::select! {
+            r = conn.as_mut() => r,
+            _ = shutdown.cancelled() => {
+                conn.as_mut().graceful_shutdown();
+                conn.as_mut().await
+            }
         }
+        // Dropping `conn` here hands the stream back to `slot`, unless an upgrade owns it.
     };
+    // hyper answers a head it cannot parse (431 when over `max_buf_size`) by itself.
+    let refused_head = result.as_ref().is_err_and(hyper::Error::is_parse);
     if let Err(err) = result {
         tracing::debug!(%peer, %err, "connection ended with an error");
+    }
+    if refused_head || slot.refused() {
+        // Boxed, and the stream never bound here: held inline across the await, the drain
+        // and its stream would enlarge every connection's task, refused or not (a TLS stream
+        // is over a kilobyte, and tokio copies a task's future several times when spawning).
+        if let Some(drain) = slot.take().map(|io| Box::pin(linger::drain(io, &shutdown))) {
+            let drained = drain.await;
+            tracing::debug!(%peer, drained, "lingering close after a refusal");
+        }
     }
 }

@@ -42,8 +42,9 @@ pub fn dedup_keys(body: &[u8]) -> DedupKeys {
 /// Whether `body` could name `eventId`, `eventID`, `uuid` or an Okta hook type (`com.okta.`, so
 /// an inline hook without an `eventId` is still recognised): a member name appears in the bytes
 /// as itself unless written with `\u` escapes. A body with none of these strings has no keys
-/// whatever it is, so the parse (a quarter of the relay's instructions on a 3.7 KB GitHub-style
-/// webhook) is skipped; the substring search covers a few bytes per instruction.
+/// whatever it is, so the parse is skipped (skipping it saved 28 % of the relay's instructions
+/// per webhook on a 3.7 KB GitHub-style body); the substring search covers a few bytes per
+/// instruction.
 fn may_name_keys(body: &[u8]) -> bool {
     use memchr::memmem::Finder;
     use std::sync::LazyLock;

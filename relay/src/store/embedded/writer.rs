@@ -1,7 +1,8 @@
-//! Writing the event log: every append and cursor update waiting at that moment goes into one
-//! transaction (group commit); the committed events are then published to the in-memory
-//! tails and the head watchers before the appenders get their answer. Over 400 lines because
-//! the queue, the commit and the hand-off between appenders and the thread are one protocol.
+//! Writing the event log: every append waiting at that moment goes into one log write per
+//! source, and every cursor update into one SQLite transaction (group commit); the committed
+//! events are then published to the in-memory tails and the head watchers before the
+//! appenders get their answer. Over 400 lines because the queue, the commit and the hand-off
+//! between appenders and the thread are one protocol.
 
 use crate::store::log::dedup::{keys_of, Dedup};
 use crate::store::log::EventLog;
@@ -82,9 +83,10 @@ pub(super) struct Engine {
 }
 
 /// Group commit. Whoever finds the engine free commits everything queued at that moment:
-/// with `synchronous=NORMAL` a commit takes tens of microseconds, so an appender commits its
-/// own batch on the spot (no thread hand-off per webhook). When more arrived meanwhile, or a
-/// commit must wait for the disk (`synchronous=FULL`), the writer thread takes over.
+/// without an fsync a commit is one `write` per source to the event log, tens of
+/// microseconds, so an appender commits its own batch on the spot (no thread hand-off per
+/// webhook). When more arrived meanwhile, or a batch must reach the disk (`--sync full`, ack
+/// mode), or cursors are queued (SQLite), the writer thread takes over.
 pub(super) struct Writer {
     queue: Mutex<Queue>,
     wake: Condvar,
