@@ -1,0 +1,101 @@
+//! One event to the local service: deliver, record the exchange, and say what the ack needs —
+//! or hand the event back when the service is down and the event is to be held.
+
+use crate::capture::Record;
+use crate::deliver::Deliverer;
+use crate::hold::OnDown;
+use crate::listen::ListenOptions;
+use crate::model::{now_ms, Capture, CaptureKind};
+use crate::recorder::Recorder;
+use shared::{DeliveryError, DeliveryOutcome, Event, EventId};
+
+/// A delivery still running after this long is shown (and stored) as pending.
+const PENDING_AFTER: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// How one delivery ended.
+pub(crate) enum Done {
+    /// Finished (answered, failed or skipped): record done, ack it.
+    Finished {
+        seq: u64,
+        id: EventId,
+        proxied: bool,
+        outcome: DeliveryOutcome,
+    },
+    /// The local service refused it and it is held: not recorded as done, not acked.
+    Held { ev: Box<Event>, reason: String },
+}
+
+/// Delivers an event and records the exchange. A quick delivery is recorded once, complete;
+/// one still running after [`PENDING_AFTER`] is recorded (and shown) as pending first, then
+/// completed. A held event is not recorded as delivered, so a restart delivers it again.
+pub(crate) async fn deliver_one(
+    opts: &ListenOptions,
+    recorder: &Recorder,
+    deliverer: &Deliverer,
+    ev: Event,
+) -> Done {
+    let delivered_at = now_ms();
+    let mut capture = Capture {
+        id: ev.id,
+        seq: Some(ev.seq),
+        source: opts.source.clone(),
+        kind: CaptureKind::Event,
+        received_at_ms: ev.received_at_ms,
+        delivered_at_ms: Some(delivered_at),
+        answered_at_ms: None,
+        target_url: opts.target.url_for(&ev.request),
+        request: ev.request.clone(),
+        outcome: None,
+        duplicate: ev.duplicate,
+        replay_of: None,
+    };
+    let mut shown_pending = false;
+    let outcome = if ev.duplicate && opts.drop_duplicates {
+        skipped("Okta redelivery dropped (--drop-duplicates)")
+    } else {
+        let sending = deliverer.deliver(&capture.target_url, &capture.request);
+        tokio::pin!(sending);
+        tokio::select! {
+            outcome = &mut sending => outcome,
+            _ = tokio::time::sleep(PENDING_AFTER) => {
+                recorder.record(Record::Capture(Box::new(capture.clone()))).await;
+                shown_pending = true;
+                sending.await
+            }
+        }
+    };
+    // Proxied events are never held: their sender is waiting for an answer now.
+    if !ev.proxied && opts.on_down == OnDown::Hold {
+        if let Some(DeliveryError::Refused(reason)) = outcome.error() {
+            return Done::Held {
+                reason: reason.clone(),
+                ev: Box::new(ev),
+            };
+        }
+    }
+    let answered = now_ms();
+    let record = if shown_pending {
+        Record::Outcome {
+            id: ev.id,
+            delivered_at_ms: delivered_at,
+            answered_at_ms: answered,
+            outcome: outcome.clone(),
+        }
+    } else {
+        capture.answered_at_ms = Some(answered);
+        capture.outcome = Some(outcome.clone());
+        Record::Capture(Box::new(capture))
+    };
+    recorder.record(record).await;
+    Done::Finished {
+        seq: ev.seq,
+        id: ev.id,
+        proxied: ev.proxied,
+        outcome,
+    }
+}
+
+/// An outcome for an event deliberately not delivered.
+pub(crate) fn skipped(why: &str) -> DeliveryOutcome {
+    DeliveryOutcome::failed(DeliveryError::Skipped(why.to_string()), 0)
+}
