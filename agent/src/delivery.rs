@@ -87,12 +87,47 @@ pub(crate) async fn deliver_one(
         Record::Capture(Box::new(capture))
     };
     recorder.record(record).await;
+    if opts.okta_retry && !ev.proxied && okta_would_retry(&outcome) {
+        retry_once(opts, recorder, deliverer, &ev).await;
+    }
     Done::Finished {
         seq: ev.seq,
         id: ev.id,
         proxied: ev.proxied,
         outcome,
     }
+}
+
+/// Okta redelivers an event hook once when the answer is a 5xx or takes over 3 s.
+fn okta_would_retry(outcome: &DeliveryOutcome) -> bool {
+    const OKTA_DEADLINE_US: u64 = 3_000_000;
+    outcome.status().is_some_and(|s| s >= 500)
+        || outcome.duration_us() > OKTA_DEADLINE_US
+        || matches!(outcome.error(), Some(DeliveryError::Timeout(_)))
+}
+
+/// `--okta-retry`: the same request once more, as Okta sends it, recorded as its own capture
+/// marked as a redelivery of the first (`duplicate`, `replay_of`). The first outcome is the
+/// one acknowledged; the retry is for the developer to see how the handler copes.
+async fn retry_once(opts: &ListenOptions, recorder: &Recorder, deliverer: &Deliverer, ev: &Event) {
+    let delivered_at = now_ms();
+    let target_url = opts.target.url_for(&ev.request);
+    let outcome = deliverer.deliver(&target_url, &ev.request).await;
+    let capture = Capture {
+        id: EventId::new(),
+        seq: None,
+        source: opts.source.clone(),
+        kind: CaptureKind::Event,
+        received_at_ms: ev.received_at_ms,
+        delivered_at_ms: Some(delivered_at),
+        answered_at_ms: Some(now_ms()),
+        target_url,
+        request: ev.request.clone(),
+        outcome: Some(outcome),
+        duplicate: true,
+        replay_of: Some(ev.id),
+    };
+    recorder.record(Record::Capture(Box::new(capture))).await;
 }
 
 /// An outcome for an event deliberately not delivered.

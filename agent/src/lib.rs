@@ -23,6 +23,7 @@ pub mod okta_kit;
 pub mod output;
 pub mod recorder;
 pub mod replay;
+pub mod rules;
 pub(crate) mod seen;
 pub mod target;
 pub mod tls;

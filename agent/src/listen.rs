@@ -50,6 +50,8 @@ pub struct ListenOptions {
     pub cursor_key: String,
     /// What acknowledged events do while the local service refuses connections.
     pub on_down: OnDown,
+    /// Deliver once more, marked as a retry, when the answer is a 5xx or takes over 3 s.
+    pub okta_retry: bool,
 }
 
 /// Runs until `shutdown` or until the relay refuses the agent for good (an error).

@@ -85,6 +85,10 @@ pub struct ListenArgs {
     /// move on). Proxied events always fail at once with 502: their sender is waiting.
     #[arg(long, value_enum, env = "HOOKRELAY_ON_DOWN", default_value_t = OnDown::Hold)]
     pub on_down: OnDown,
+    /// Okta's own retry: when the local service answers 5xx or takes over 3 s, deliver the
+    /// event once more (shown as an okta retry), as Okta redelivers event hooks.
+    #[arg(long, env = "HOOKRELAY_OKTA_RETRY")]
+    pub okta_retry: bool,
     /// Heartbeat interval in milliseconds.
     #[arg(long, default_value_t = 5000)]
     pub heartbeat_ms: u64,
@@ -171,6 +175,7 @@ pub(crate) async fn run(data: &Option<PathBuf>, args: ListenArgs) -> anyhow::Res
         drop_duplicates: args.drop_duplicates,
         cursor_key,
         on_down: args.on_down,
+        okta_retry: args.okta_retry,
     };
     let (tx, rx) = mpsc::channel(4096);
     if output == Output::Tui {
