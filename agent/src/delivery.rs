@@ -12,6 +12,9 @@ use shared::{DeliveryError, DeliveryOutcome, Event, EventId};
 /// A delivery still running after this long is shown (and stored) as pending.
 const PENDING_AFTER: std::time::Duration = std::time::Duration::from_millis(50);
 
+/// How a filtered event's outcome starts (`filtered out by --filter type=user.*`).
+pub const FILTERED_PREFIX: &str = "filtered out by --filter";
+
 /// How one delivery ended.
 pub(crate) enum Done {
     /// Finished (answered, failed or skipped): record done, ack it.
@@ -35,6 +38,10 @@ pub(crate) async fn deliver_one(
     ev: Event,
 ) -> Done {
     let delivered_at = now_ms();
+    let target = crate::rules::route_for(&opts.routes, &ev.request)
+        .map(|r| &r.target)
+        .unwrap_or(&opts.target);
+    let filtered = crate::rules::failed_filter(&opts.filters, &ev.request);
     let mut capture = Capture {
         id: ev.id,
         seq: Some(ev.seq),
@@ -43,14 +50,16 @@ pub(crate) async fn deliver_one(
         received_at_ms: ev.received_at_ms,
         delivered_at_ms: Some(delivered_at),
         answered_at_ms: None,
-        target_url: opts.target.url_for(&ev.request),
+        target_url: target.url_for(&ev.request),
         request: ev.request.clone(),
         outcome: None,
         duplicate: ev.duplicate,
         replay_of: None,
     };
     let mut shown_pending = false;
-    let outcome = if ev.duplicate && opts.drop_duplicates {
+    let outcome = if let Some(f) = filtered {
+        skipped(&format!("{FILTERED_PREFIX} {}", f.spec))
+    } else if ev.duplicate && opts.drop_duplicates {
         skipped("Okta redelivery dropped (--drop-duplicates)")
     } else {
         let sending = deliverer.deliver(&capture.target_url, &capture.request);
@@ -111,7 +120,10 @@ fn okta_would_retry(outcome: &DeliveryOutcome) -> bool {
 /// one acknowledged; the retry is for the developer to see how the handler copes.
 async fn retry_once(opts: &ListenOptions, recorder: &Recorder, deliverer: &Deliverer, ev: &Event) {
     let delivered_at = now_ms();
-    let target_url = opts.target.url_for(&ev.request);
+    let target_url = crate::rules::route_for(&opts.routes, &ev.request)
+        .map(|r| &r.target)
+        .unwrap_or(&opts.target)
+        .url_for(&ev.request);
     let outcome = deliverer.deliver(&target_url, &ev.request).await;
     let capture = Capture {
         id: EventId::new(),

@@ -10,7 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod connection;
 pub mod deliver;
-pub(crate) mod delivery;
+pub mod delivery;
 pub mod dial;
 pub mod editor;
 pub mod embedded;

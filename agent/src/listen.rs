@@ -52,6 +52,10 @@ pub struct ListenOptions {
     pub on_down: OnDown,
     /// Deliver once more, marked as a retry, when the answer is a 5xx or takes over 3 s.
     pub okta_retry: bool,
+    /// `--route`s, first match wins; the rest go to `target`.
+    pub routes: Vec<crate::rules::Route>,
+    /// `--filter`s: an event failing any is acked, recorded as filtered and not delivered.
+    pub filters: Vec<crate::rules::Filter>,
 }
 
 /// Runs until `shutdown` or until the relay refuses the agent for good (an error).
@@ -64,7 +68,7 @@ pub async fn listen(
     let agent_id = store.agent_id()?;
     let _ = events
         .send(AgentEvent::Started {
-            target: opts.target.url(),
+            target: shown_target(&opts),
             source: opts.source.clone(),
         })
         .await;
@@ -133,6 +137,20 @@ pub async fn listen(
     // Everything delivered so far is stored before `listen` returns.
     recorder_thread.finish().await;
     result.map_err(anyhow::Error::from)
+}
+
+/// The target as outputs show it, with the routes and filters in force.
+fn shown_target(opts: &ListenOptions) -> String {
+    let mut shown = opts.target.url();
+    if !opts.routes.is_empty() {
+        let routes: Vec<_> = opts.routes.iter().map(|r| r.spec.as_str()).collect();
+        shown.push_str(&format!(" · routes {}", routes.join(", ")));
+    }
+    if !opts.filters.is_empty() {
+        let filters: Vec<_> = opts.filters.iter().map(|f| f.spec.as_str()).collect();
+        shown.push_str(&format!(" · filters {}", filters.join(" and ")));
+    }
+    shown
 }
 
 /// Captures kept locally; older ones are pruned in the background.

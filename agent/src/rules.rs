@@ -50,7 +50,11 @@ impl Route {
                 .find(|k| k.name() == name)
                 .with_context(|| {
                     let names: Vec<_> = InlineKind::ALL.iter().map(|k| k.name()).collect();
-                    format!("{}: unknown inline hook {name:?}; one of {}", bad(), names.join(", "))
+                    format!(
+                        "{}: unknown inline hook {name:?}; one of {}",
+                        bad(),
+                        names.join(", ")
+                    )
                 })?;
             Pattern::Inline(kind.event_type().to_string())
         } else if pattern.starts_with('/') {

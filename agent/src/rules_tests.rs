@@ -29,7 +29,10 @@ fn globs() {
     assert!(glob_match("a*c*e", "abcde"));
     assert!(!glob_match("a*c*e", "abcd"));
     assert!(!glob_match("user.*", "group.user_membership.add"));
-    assert!(glob_match("group.user_membership.add", "group.user_membership.add"));
+    assert!(glob_match(
+        "group.user_membership.add",
+        "group.user_membership.add"
+    ));
 }
 
 #[test]
@@ -39,7 +42,10 @@ fn route_targets_are_paths_ports_or_urls() {
     assert_eq!(url("user.*=/users"), "http://127.0.0.1:1337/users");
     assert_eq!(url("user.*=4000/groups"), "http://127.0.0.1:4000/groups");
     assert_eq!(url("user.*=4000"), "http://127.0.0.1:4000/okta");
-    assert_eq!(url("/github/*=http://[::1]:5000/gh"), "http://[::1]:5000/gh");
+    assert_eq!(
+        url("/github/*=http://[::1]:5000/gh"),
+        "http://[::1]:5000/gh"
+    );
 }
 
 #[test]
@@ -50,10 +56,19 @@ fn first_matching_route_wins_and_a_mixed_batch_needs_every_type_to_match() {
         .map(|s| Route::parse(s, &d).expect(s))
         .collect();
     let spec = |req: &HttpRequest| route_for(&routes, req).map(|r| r.spec.as_str());
-    assert_eq!(spec(&okta(&["user.lifecycle.create"])), Some("user.lifecycle.*=/users"));
-    assert_eq!(spec(&okta(&["group.user_membership.add"])), Some("group.*=/groups"));
     assert_eq!(
-        spec(&okta(&["user.lifecycle.create", "group.user_membership.add"])),
+        spec(&okta(&["user.lifecycle.create"])),
+        Some("user.lifecycle.*=/users")
+    );
+    assert_eq!(
+        spec(&okta(&["group.user_membership.add"])),
+        Some("group.*=/groups")
+    );
+    assert_eq!(
+        spec(&okta(&[
+            "user.lifecycle.create",
+            "group.user_membership.add"
+        ])),
         Some("*=/all")
     );
     let mut github = okta(&[]);
@@ -77,7 +92,14 @@ fn inline_routes_name_the_hook() {
 #[test]
 fn bad_routes_name_the_argument() {
     let d = default_target();
-    for bad in ["user.*", "=/x", "user.*=", "inline:nope=/x", "user lifecycle=/x", "x=ftp://h"] {
+    for bad in [
+        "user.*",
+        "=/x",
+        "user.*=",
+        "inline:nope=/x",
+        "user lifecycle=/x",
+        "x=ftp://h",
+    ] {
         let err = format!("{:#}", Route::parse(bad, &d).expect_err(bad));
         assert!(err.contains("--route"), "{bad}: {err}");
     }

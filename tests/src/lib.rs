@@ -216,6 +216,8 @@ pub fn agent_options(relay_url: &str, token: &str, target_url: &str) -> ListenOp
         cursor_key: format!("{relay_url}#okta"),
         on_down: agent::hold::OnDown::Hold,
         okta_retry: false,
+        routes: Vec::new(),
+        filters: Vec::new(),
     }
 }
 

@@ -83,7 +83,10 @@ async fn sigterm_mid_delivery_finishes_it_and_a_restart_never_delivers_it_twice(
         assert_eq!(target.next().await.text(), "{\"n\":2}");
         sigterm(&agent);
         let _ = agent.wait().await;
-        assert!(target.received.try_recv().is_err(), "nothing delivered twice");
+        assert!(
+            target.received.try_recv().is_err(),
+            "nothing delivered twice"
+        );
     })
     .await;
 }

@@ -89,6 +89,17 @@ pub struct ListenArgs {
     /// event once more (shown as an okta retry), as Okta redelivers event hooks.
     #[arg(long, env = "HOOKRELAY_OKTA_RETRY")]
     pub okta_retry: bool,
+    /// Route events by kind, first match wins, the rest to TARGET: PATTERN=TARGET where
+    /// PATTERN is an Okta event type glob (user.lifecycle.*), an inline hook (inline:registration)
+    /// or a path suffix (/github/*), and TARGET a path (/users), a port (4000/groups) or a URL.
+    /// A batch goes to a route only when all its event types match. Repeatable.
+    #[arg(long = "route", value_name = "PATTERN=TARGET")]
+    pub routes: Vec<String>,
+    /// Deliver only events that match: type=GLOB, path=GLOB, header.NAME=GLOB or
+    /// body.FIELD.PATH=GLOB (`!=` negates). Others are acknowledged and shown as filtered.
+    /// Repeatable; all must match.
+    #[arg(long = "filter", value_name = "EXPR")]
+    pub filters: Vec<String>,
     /// Heartbeat interval in milliseconds.
     #[arg(long, default_value_t = 5000)]
     pub heartbeat_ms: u64,
@@ -111,6 +122,16 @@ pub(crate) async fn run(data: &Option<PathBuf>, args: ListenArgs) -> anyhow::Res
         init_logs();
     }
     let target = Target::parse(&args.target, &args.path)?;
+    let routes = args
+        .routes
+        .iter()
+        .map(|r| crate::rules::Route::parse(r, &target))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let filters = args
+        .filters
+        .iter()
+        .map(|f| crate::rules::Filter::parse(f))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let since = args.since.as_deref().map(parse_since).transpose()?;
     let store = open_store(data)?;
     let shutdown = CancellationToken::new();
@@ -176,6 +197,8 @@ pub(crate) async fn run(data: &Option<PathBuf>, args: ListenArgs) -> anyhow::Res
         cursor_key,
         on_down: args.on_down,
         okta_retry: args.okta_retry,
+        routes,
+        filters,
     };
     let (tx, rx) = mpsc::channel(4096);
     if output == Output::Tui {
