@@ -86,7 +86,7 @@ pub enum AgentEvent {
 
 /// `1.5 s` or `2 s`: a delay as every output shows it.
 pub fn secs(ms: u64) -> String {
-    if ms % 1000 == 0 {
+    if ms.is_multiple_of(1000) {
         format!("{} s", ms / 1000)
     } else {
         format!("{:.1} s", ms as f64 / 1000.0)
