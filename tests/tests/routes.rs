@@ -94,3 +94,36 @@ async fn filtered_events_are_acknowledged_shown_as_filtered_and_not_delivered() 
     })
     .await;
 }
+
+#[tokio::test]
+async fn bad_route_or_filter_syntax_fails_before_connecting_naming_the_argument() {
+    with_timeout(async {
+        let data = tempfile::tempdir().expect("tempdir");
+        for (flag, value) in [("--route", "user.lifecycle.*"), ("--filter", "kind=x")] {
+            let out = tokio::process::Command::new(bin_path("agent"))
+                .env("HOOKRELAY_AGENT_CONFIG", data.path().join("agent.json"))
+                .arg("--data")
+                .arg(data.path())
+                .args([
+                    "listen",
+                    "1337",
+                    "--output",
+                    "compact",
+                    "--embedded-port",
+                    "0",
+                ])
+                .args([flag, value])
+                .output()
+                .await
+                .expect("run agent");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(!out.status.success(), "{flag} {value}: {stderr}");
+            assert!(stderr.contains(flag) && stderr.contains(value), "{stderr}");
+            assert!(
+                !stderr.contains("embedded relay on"),
+                "failed before starting: {stderr}"
+            );
+        }
+    })
+    .await;
+}
