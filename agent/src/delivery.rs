@@ -116,7 +116,7 @@ fn okta_would_retry(outcome: &DeliveryOutcome) -> bool {
 }
 
 /// `--okta-retry`: the same request once more, as Okta sends it, recorded as its own capture
-/// marked as a redelivery of the first (`duplicate`, `replay_of`). The first outcome is the
+/// marked as a redelivery of the first (`duplicate`, `replay_of`: shown `[duplicate] [replay]`). The first outcome is the
 /// one acknowledged; the retry is for the developer to see how the handler copes.
 async fn retry_once(opts: &ListenOptions, recorder: &Recorder, deliverer: &Deliverer, ev: &Event) {
     let delivered_at = now_ms();

@@ -88,12 +88,11 @@ pub fn compact_line(c: &Capture) -> String {
             }
         }
     }
-    match (c.duplicate, c.replay_of.is_some()) {
-        // A replay that is also a duplicate is an `--okta-retry` redelivery.
-        (true, true) => line.push_str(" [okta retry]"),
-        (true, false) => line.push_str(" [duplicate]"),
-        (false, true) => line.push_str(" [replay]"),
-        (false, false) => {}
+    if c.duplicate {
+        line.push_str(" [duplicate]");
+    }
+    if c.replay_of.is_some() {
+        line.push_str(" [replay]");
     }
     line
 }

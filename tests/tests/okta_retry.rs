@@ -22,7 +22,7 @@ async fn a_5xx_is_delivered_once_more_and_marked_as_a_retry() {
         let retry = h.wait_for_capture(|c| c.replay_of.is_some()).await;
         assert_eq!(retry.replay_of, Some(first.id));
         assert!(retry.duplicate, "shown as Okta's redelivery");
-        assert!(agent::output::compact_line(&retry).contains("[okta retry]"));
+        assert!(agent::output::compact_line(&retry).contains("[duplicate] [replay]"));
         assert_eq!(
             h.wait_for_outcome().await.status(),
             Some(503),

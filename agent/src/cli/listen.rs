@@ -86,7 +86,7 @@ pub struct ListenArgs {
     #[arg(long, value_enum, env = "HOOKRELAY_ON_DOWN", default_value_t = OnDown::Hold)]
     pub on_down: OnDown,
     /// Okta's own retry: when the local service answers 5xx or takes over 3 s, deliver the
-    /// event once more (shown as an okta retry), as Okta redelivers event hooks.
+    /// event once more (shown as a duplicate replay of the first), as Okta redelivers.
     #[arg(long, env = "HOOKRELAY_OKTA_RETRY")]
     pub okta_retry: bool,
     /// Route events by kind, first match wins, the rest to TARGET: PATTERN=TARGET where
