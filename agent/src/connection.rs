@@ -159,6 +159,20 @@ where
     Ok(())
 }
 
+/// Sends every ack already queued, then a close (best effort: the link is ending).
+async fn flush_acks<S>(sink: &mut S, acks: &mut mpsc::Receiver<AgentMessage>)
+where
+    S: futures_util::Sink<Message> + Unpin,
+{
+    while let Ok(ack) = acks.try_recv() {
+        if feed(sink, &ack).await.is_err() {
+            return;
+        }
+    }
+    let _ = sink.flush().await;
+    let _ = sink.send(Message::Close(None)).await;
+}
+
 /// `http://h/` → `ws://h/agent/connect`.
 pub fn connect_url(relay_url: &str) -> String {
     let base = relay_url.trim_end_matches('/');
@@ -240,6 +254,8 @@ async fn connect_once(
                     }
                     RelayMessage::Event(event) => {
                         if inbound.send(Inbound::Event(event)).await.is_err() {
+                            // The worker has stopped: its last acks still go out.
+                            flush_acks(&mut sink, acks).await;
                             return Ok(LinkEnd::Shutdown);
                         }
                     }
@@ -252,7 +268,11 @@ async fn connect_once(
                 }
             }
             ack = acks.recv() => {
-                let Some(ack) = ack else { return Ok(LinkEnd::Shutdown) };
+                let Some(ack) = ack else {
+                    // The worker finished (a graceful stop) and every ack it sent is out.
+                    let _ = sink.send(Message::Close(None)).await;
+                    return Ok(LinkEnd::Shutdown);
+                };
                 // Every ack ready now goes out in one write.
                 let mut sent = feed(&mut sink, &ack).await;
                 while sent.is_ok() {

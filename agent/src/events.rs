@@ -65,6 +65,30 @@ pub enum AgentEvent {
         /// What happened.
         outcome: DeliveryOutcome,
     },
+    /// The local service refused (or could not be reached): acknowledged events wait for it,
+    /// unacknowledged, and are delivered in order once it answers.
+    LocalDown {
+        /// Events waiting for the service.
+        waiting: usize,
+        /// Delay before the next try, in ms.
+        next_in_ms: u64,
+        /// Why the last try failed.
+        reason: String,
+    },
+    /// The local service answered again; the held events go out now.
+    LocalBack {
+        /// Events still to deliver.
+        waiting: usize,
+    },
     /// Something to show the developer (e.g. the relay dropped old events).
     Notice(String),
+}
+
+/// `1.5 s` or `2 s`: a delay as every output shows it.
+pub fn secs(ms: u64) -> String {
+    if ms.is_multiple_of(1000) {
+        format!("{} s", ms / 1000)
+    } else {
+        format!("{:.1} s", ms as f64 / 1000.0)
+    }
 }

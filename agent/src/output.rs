@@ -208,6 +208,17 @@ fn state_text(ev: &AgentEvent) -> String {
             )
         }
         AgentEvent::Notice(m) => format!("hookrelay: relay notice: {m}"),
+        AgentEvent::LocalDown {
+            waiting,
+            next_in_ms,
+            reason,
+        } => format!(
+            "hookrelay: local service down · {waiting} waiting · next try in {} ({reason})",
+            crate::events::secs(*next_in_ms)
+        ),
+        AgentEvent::LocalBack { waiting } => {
+            format!("hookrelay: local service back · delivering {waiting} held event(s)")
+        }
         AgentEvent::Captured(_) | AgentEvent::Delivered { .. } => String::new(),
     }
 }
@@ -244,6 +255,17 @@ fn state_json(ev: &AgentEvent) -> serde_json::Value {
             "public_url": public_url, "mode": mode
         }),
         AgentEvent::Notice(m) => serde_json::json!({"type": "notice", "message": m}),
+        AgentEvent::LocalDown {
+            waiting,
+            next_in_ms,
+            reason,
+        } => serde_json::json!({
+            "type": "local", "state": "down", "waiting": waiting,
+            "next_in_ms": next_in_ms, "reason": reason
+        }),
+        AgentEvent::LocalBack { waiting } => {
+            serde_json::json!({"type": "local", "state": "up", "waiting": waiting})
+        }
         AgentEvent::Captured(_) | AgentEvent::Delivered { .. } => serde_json::Value::Null,
     }
 }

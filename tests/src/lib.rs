@@ -214,6 +214,10 @@ pub fn agent_options(relay_url: &str, token: &str, target_url: &str) -> ListenOp
         since: None,
         drop_duplicates: false,
         cursor_key: format!("{relay_url}#okta"),
+        on_down: agent::hold::OnDown::Hold,
+        okta_retry: false,
+        routes: Vec::new(),
+        filters: Vec::new(),
     }
 }
 

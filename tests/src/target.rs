@@ -65,12 +65,14 @@ impl Default for Reply {
 
 /// A running target.
 pub struct TestTarget {
-    /// Its address.
+    /// Its address (kept across [`TestTarget::stop`] and [`TestTarget::start_again`]).
     pub addr: SocketAddr,
     /// Every request, in arrival order.
     pub received: mpsc::UnboundedReceiver<Recorded>,
     /// Change the answer while running.
     pub reply: Arc<Mutex<Reply>>,
+    tx: mpsc::UnboundedSender<Recorded>,
+    server: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl TestTarget {
@@ -83,6 +85,28 @@ impl TestTarget {
     pub async fn next(&mut self) -> Recorded {
         self.received.recv().await.expect("target stopped")
     }
+
+    /// Stops listening and closes every open connection, as a restarting service does: the
+    /// port refuses connections until [`TestTarget::start_again`].
+    pub async fn stop(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.abort();
+            let _ = server.await;
+        }
+    }
+
+    /// Listens again on the same port, recording into the same [`TestTarget::received`].
+    pub async fn start_again(&mut self) {
+        self.stop().await;
+        let listener = tokio::net::TcpListener::bind(self.addr)
+            .await
+            .expect("rebind the target's port");
+        self.server = Some(tokio::spawn(serve(
+            listener,
+            self.tx.clone(),
+            self.reply.clone(),
+        )));
+    }
 }
 
 /// Starts a target on 127.0.0.1:0.
@@ -93,56 +117,70 @@ pub async fn spawn_target(reply: Reply) -> TestTarget {
     let addr = listener.local_addr().expect("addr");
     let (tx, rx) = mpsc::unbounded_channel();
     let reply = Arc::new(Mutex::new(reply));
-    let shared_reply = reply.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                return;
-            };
-            let tx = tx.clone();
-            let reply = shared_reply.clone();
-            tokio::spawn(async move {
-                let svc = service_fn(move |req: hyper::Request<Incoming>| {
-                    let tx = tx.clone();
-                    let reply = reply.lock().expect("reply lock").clone();
-                    async move {
-                        let (parts, body) = req.into_parts();
-                        let body = body
-                            .collect()
-                            .await
-                            .map(|b| b.to_bytes())
-                            .unwrap_or_default();
-                        let _ = tx.send(Recorded {
-                            method: parts.method.to_string(),
-                            uri: parts.uri.to_string(),
-                            headers: parts
-                                .headers
-                                .iter()
-                                .map(|(n, v)| (n.as_str().to_string(), v.as_bytes().to_vec()))
-                                .collect(),
-                            body,
-                        });
-                        if !reply.delay.is_zero() {
-                            tokio::time::sleep(reply.delay).await;
-                        }
-                        let mut resp = hyper::Response::builder().status(reply.status);
-                        for (n, v) in &reply.headers {
-                            resp = resp.header(n, v);
-                        }
-                        Ok::<_, std::convert::Infallible>(
-                            resp.body(Full::new(reply.body.clone())).expect("response"),
-                        )
-                    }
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), svc)
-                    .await;
-            });
-        }
-    });
+    let server = tokio::spawn(serve(listener, tx.clone(), reply.clone()));
     TestTarget {
         addr,
         received: rx,
         reply,
+        tx,
+        server: Some(server),
+    }
+}
+
+/// Accepts until aborted; the connections live in a `JoinSet`, so aborting this task closes
+/// them too (a stopped service keeps no keep-alive connection open).
+async fn serve(
+    listener: tokio::net::TcpListener,
+    tx: mpsc::UnboundedSender<Recorded>,
+    shared_reply: Arc<Mutex<Reply>>,
+) {
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(_) => return,
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+        };
+        let tx = tx.clone();
+        let reply = shared_reply.clone();
+        connections.spawn(async move {
+            let svc = service_fn(move |req: hyper::Request<Incoming>| {
+                let tx = tx.clone();
+                let reply = reply.lock().expect("reply lock").clone();
+                async move {
+                    let (parts, body) = req.into_parts();
+                    let body = body
+                        .collect()
+                        .await
+                        .map(|b| b.to_bytes())
+                        .unwrap_or_default();
+                    let _ = tx.send(Recorded {
+                        method: parts.method.to_string(),
+                        uri: parts.uri.to_string(),
+                        headers: parts
+                            .headers
+                            .iter()
+                            .map(|(n, v)| (n.as_str().to_string(), v.as_bytes().to_vec()))
+                            .collect(),
+                        body,
+                    });
+                    if !reply.delay.is_zero() {
+                        tokio::time::sleep(reply.delay).await;
+                    }
+                    let mut resp = hyper::Response::builder().status(reply.status);
+                    for (n, v) in &reply.headers {
+                        resp = resp.header(n, v);
+                    }
+                    Ok::<_, std::convert::Infallible>(
+                        resp.body(Full::new(reply.body.clone())).expect("response"),
+                    )
+                }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), svc)
+                .await;
+        });
     }
 }

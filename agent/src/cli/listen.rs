@@ -4,6 +4,7 @@ use super::support::*;
 use crate::config::AgentConfig;
 use crate::connection::LinkOptions;
 use crate::deliver::{DeliverOptions, Deliverer};
+use crate::hold::OnDown;
 use crate::listen::{listen, ListenOptions};
 use crate::output::{self, Plain};
 use crate::target::Target;
@@ -79,6 +80,26 @@ pub struct ListenArgs {
     /// Do not deliver Okta redeliveries (same eventId or uuids); they are still shown.
     #[arg(long)]
     pub drop_duplicates: bool,
+    /// When the local service refuses connections: hold (default: acknowledged events wait,
+    /// unacknowledged, and go out in order once it is back) or fail (record the failure and
+    /// move on). Proxied events always fail at once with 502: their sender is waiting.
+    #[arg(long, value_enum, env = "HOOKRELAY_ON_DOWN", default_value_t = OnDown::Hold)]
+    pub on_down: OnDown,
+    /// Okta's own retry: when the local service answers 5xx or takes over 3 s, deliver the
+    /// event once more (shown as a duplicate replay of the first), as Okta redelivers.
+    #[arg(long, env = "HOOKRELAY_OKTA_RETRY")]
+    pub okta_retry: bool,
+    /// Route events by kind, first match wins, the rest to TARGET: PATTERN=TARGET where
+    /// PATTERN is an Okta event type glob (user.lifecycle.*), an inline hook (inline:registration)
+    /// or a path suffix (/github/*), and TARGET a path (/users), a port (4000/groups) or a URL.
+    /// A batch goes to a route only when all its event types match. Repeatable.
+    #[arg(long = "route", value_name = "PATTERN=TARGET")]
+    pub routes: Vec<String>,
+    /// Deliver only events that match: type=GLOB, path=GLOB, header.NAME=GLOB or
+    /// body.FIELD.PATH=GLOB (`!=` negates). Others are acknowledged and shown as filtered.
+    /// Repeatable; all must match.
+    #[arg(long = "filter", value_name = "EXPR")]
+    pub filters: Vec<String>,
     /// Heartbeat interval in milliseconds.
     #[arg(long, default_value_t = 5000)]
     pub heartbeat_ms: u64,
@@ -101,9 +122,27 @@ pub(crate) async fn run(data: &Option<PathBuf>, args: ListenArgs) -> anyhow::Res
         init_logs();
     }
     let target = Target::parse(&args.target, &args.path)?;
+    let routes = args
+        .routes
+        .iter()
+        .map(|r| crate::rules::Route::parse(r, &target))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let filters = args
+        .filters
+        .iter()
+        .map(|f| crate::rules::Filter::parse(f))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let since = args.since.as_deref().map(parse_since).transpose()?;
     let store = open_store(data)?;
     let shutdown = CancellationToken::new();
+    // The embedded relay stops after the listener, so the last acks reach it.
+    let relay_stop = CancellationToken::new();
+    let _stop_relay = relay_stop.clone().drop_guard();
+    let signals = shutdown.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        signals.cancel();
+    });
     let saved = AgentConfig::load(&AgentConfig::default_path())?;
     let relay = args.relay.clone().or(saved.relay);
     let token = args.token.clone().or(saved.token);
@@ -123,7 +162,7 @@ pub(crate) async fn run(data: &Option<PathBuf>, args: ListenArgs) -> anyhow::Res
                 &args.source,
                 &settings,
                 relay::Config::default(),
-                shutdown.clone(),
+                relay_stop.clone(),
             )
             .await
             .context("starting the embedded relay")?;
@@ -156,6 +195,10 @@ pub(crate) async fn run(data: &Option<PathBuf>, args: ListenArgs) -> anyhow::Res
         since,
         drop_duplicates: args.drop_duplicates,
         cursor_key,
+        on_down: args.on_down,
+        okta_retry: args.okta_retry,
+        routes,
+        filters,
     };
     let (tx, rx) = mpsc::channel(4096);
     if output == Output::Tui {
@@ -183,11 +226,6 @@ pub(crate) async fn run(data: &Option<PathBuf>, args: ListenArgs) -> anyhow::Res
         },
         rx,
     ));
-    let ctrl_c = shutdown.clone();
-    tokio::spawn(async move {
-        let _ = tokio::signal::ctrl_c().await;
-        ctrl_c.cancel();
-    });
     let result = listen(opts, store, tx, shutdown.clone()).await;
     shutdown.cancel();
     let _ = printer.await;

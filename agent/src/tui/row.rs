@@ -75,6 +75,13 @@ impl Row {
         self.pending = false;
     }
 
+    /// True when a `--filter` kept the event from the local service (shown greyed).
+    pub fn filtered(&self) -> bool {
+        self.error
+            .as_deref()
+            .is_some_and(|e| e.contains(crate::delivery::FILTERED_PREFIX))
+    }
+
     /// True when a delivery failed without any answer.
     pub fn failed(&self) -> bool {
         !self.pending && self.status.is_none() && self.error.is_some()

@@ -104,6 +104,8 @@ pub struct AppState {
     pub conn_changed_ms: u64,
     /// Events that were waiting at the relay when the agent last connected.
     pub backlog: Option<u64>,
+    /// The local service is down: (events waiting, next try in ms, when that was reported).
+    pub local_down: Option<(usize, u64, u64)>,
     /// Header totals.
     pub counters: Counters,
     /// The event list.
@@ -156,6 +158,7 @@ impl AppState {
             conn: ConnState::Connecting,
             conn_changed_ms: 0,
             backlog: None,
+            local_down: None,
             counters: Counters::default(),
             rows: RowRing::new(capacity),
             selected: 0,

@@ -156,6 +156,12 @@ fn on_net(state: &mut AppState, ev: AgentEvent) -> Option<Effect> {
             }
         }
         AgentEvent::Notice(text) => state.notice = Some(text),
+        AgentEvent::LocalDown {
+            waiting,
+            next_in_ms,
+            ..
+        } => state.local_down = Some((waiting, next_in_ms, state.now_ms)),
+        AgentEvent::LocalBack { .. } => state.local_down = None,
     }
     None
 }

@@ -15,6 +15,7 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
     let conn = conn_span(state);
     if state.header_height() == 1 {
         let mut spans = vec![conn, Span::raw("  ")];
+        spans.extend(local_down(state));
         spans.extend(counters(state));
         spans.push(Span::raw("  "));
         spans.extend(route(state));
@@ -26,6 +27,7 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
         state_line.push(Span::styled(" · waiting at the relay on connect: ", DIM));
         state_line.push(Span::raw(b.to_string()));
     }
+    state_line.extend(local_down(state));
     let mut totals = vec![Span::raw(" ")];
     totals.extend(counters(state));
     totals.push(Span::raw(" "));
@@ -73,6 +75,24 @@ fn conn_span(state: &AppState) -> Span<'static> {
             Span::styled(format!("✗ Failed: {reason}"), Style::new().fg(Color::Red))
         }
     }
+}
+
+/// "local service down · 12 waiting · next try in 2 s", counting down between reports.
+fn local_down(state: &AppState) -> Vec<Span<'static>> {
+    let Some((waiting, next_in_ms, at_ms)) = state.local_down else {
+        return Vec::new();
+    };
+    let left_ms = next_in_ms.saturating_sub(state.now_ms.saturating_sub(at_ms));
+    vec![
+        Span::styled(" · ", DIM),
+        Span::styled(
+            format!(
+                "local service down · {waiting} waiting · next try in {} s ",
+                left_ms.div_ceil(1000)
+            ),
+            Style::new().fg(Color::Red),
+        ),
+    ]
 }
 
 fn counters(state: &AppState) -> Vec<Span<'static>> {

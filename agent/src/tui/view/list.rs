@@ -129,7 +129,9 @@ fn event_line(r: &Row) -> Line<'static> {
             Style::new().fg(Color::Magenta),
         ));
     }
-    if let Some(err) = &r.error {
+    if r.filtered() {
+        spans.push(Span::styled(r.error.clone().unwrap_or_default(), DIM));
+    } else if let Some(err) = &r.error {
         spans.push(Span::styled(err.clone(), Style::new().fg(Color::Red)));
     } else if let Some(s) = &r.summary {
         spans.push(Span::raw(s.clone()));
@@ -141,6 +143,7 @@ fn status_cell(r: &Row) -> Cell<'static> {
     match (r.status, r.pending) {
         (Some(s), _) => Cell::from(Span::styled(s.to_string(), status_style(s))),
         (None, true) => Cell::from(Span::styled("…", Style::new().fg(Color::Blue))),
+        (None, false) if r.filtered() => Cell::from(Span::styled("⊘", DIM)),
         (None, false) if r.error.is_some() => {
             Cell::from(Span::styled("✗", Style::new().fg(Color::Red)))
         }
