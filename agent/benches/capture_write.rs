@@ -28,7 +28,7 @@ fn thread_cpu_us() -> f64 {
 fn capture(seq: u64, body: &Blob) -> Capture {
     Capture {
         event: shared::Event {
-            seq: seq,
+            seq,
             id: EventId::new(),
             received_at_ms: 1_700_000_000_000 + seq,
             duplicate: false,

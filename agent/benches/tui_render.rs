@@ -66,7 +66,7 @@ fn capture(n: usize) -> (Capture, DeliveryOutcome) {
             received_at_ms: received,
             duplicate: n.is_multiple_of(97),
             proxied: false,
-            request: request,
+            request,
         },
         source: "okta".into(),
         kind: CaptureKind::Event,

@@ -294,7 +294,7 @@ fn foreign(
         event: shared::Event {
             seq: 0,
             id: EventId::new(),
-            received_at_ms: received_at_ms,
+            received_at_ms,
             duplicate: false,
             proxied: false,
             request: HttpRequest {
