@@ -11,6 +11,7 @@ pub mod dial;
 pub mod embedded;
 pub mod events;
 pub mod export;
+pub mod inspect;
 pub mod listen;
 pub mod model;
 pub mod okta_kit;
