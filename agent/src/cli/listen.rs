@@ -84,6 +84,19 @@ pub(crate) async fn run_listen(data: &Option<PathBuf>, args: ListenArgs) -> anyh
         cursor_key,
     };
     let (tx, rx) = mpsc::channel(4096);
+    let (inspector, rx) = super::inspect::start_beside_listen(
+        &args.inspect,
+        &store,
+        &opts.target,
+        &opts.deliver,
+        (tx.clone(), rx),
+        shutdown.clone(),
+    )
+    .await?;
+    let inspect_url = inspector.as_ref().map(|i| i.url.clone());
+    if let Some(url) = &inspect_url {
+        eprintln!("hookrelay: web inspector on {url}");
+    }
     if output == Output::Tui {
         let ctx = crate::tui::TuiContext {
             store: store.clone(),
@@ -98,7 +111,7 @@ pub(crate) async fn run_listen(data: &Option<PathBuf>, args: ListenArgs) -> anyh
             ),
         };
         let listener = tokio::spawn(listen(opts, store, tx.clone(), shutdown.clone()));
-        let shown = crate::tui::run_terminal(ctx, rx, tx, shutdown.clone()).await;
+        let shown = crate::tui::run_terminal(ctx, inspect_url, rx, tx, shutdown.clone()).await;
         shutdown.cancel();
         let listened = listener.await.context("the listener task failed")?;
         if _embedded.is_some() {
@@ -107,13 +120,14 @@ pub(crate) async fn run_listen(data: &Option<PathBuf>, args: ListenArgs) -> anyh
         shown?;
         return listened;
     }
-    let printer = tokio::spawn(output::print(
+    let printer = tokio::spawn(output::print_linked(
         match output {
             Output::Json => Plain::Json,
             Output::Quiet => Plain::Quiet,
             Output::Compact | Output::Tui => Plain::Compact,
         },
         rx,
+        inspect_url,
     ));
     let ctrl_c = shutdown.clone();
     tokio::spawn(async move {

@@ -1,9 +1,11 @@
 //! The `agent` command line: argument types and the dispatch to each subcommand.
 
+mod inspect;
 mod listen;
 mod okta;
 mod support;
 
+pub use inspect::{InspectArgs, InspectCmd};
 use listen::run_listen;
 use okta::run_trigger;
 use support::*;
@@ -95,6 +97,8 @@ pub enum Command {
         /// Capture ids (or unique prefixes); default: all.
         ids: Vec<String>,
     },
+    /// Browse and replay captured exchanges in the web inspector, without listening.
+    Inspect(InspectCmd),
     /// Load exchanges from a HAR, JSON or NDJSON file (e.g. a teammate's export).
     Import {
         /// The file.
@@ -206,6 +210,8 @@ pub struct ListenArgs {
     /// First port tried for the embedded relay.
     #[arg(long, default_value_t = crate::embedded::DEFAULT_PORT)]
     pub embedded_port: u16,
+    #[command(flatten)]
+    pub inspect: InspectArgs,
 }
 
 /// Runs one parsed command line.
@@ -269,6 +275,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Trigger(t) => run_trigger(&cli.data, t).await,
+        Command::Inspect(cmd) => inspect::run_inspect(&cli.data, cmd).await,
         Command::Login {
             relay,
             token,

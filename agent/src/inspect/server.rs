@@ -54,6 +54,8 @@ pub(super) struct AppState {
     /// The bound port: the only one a `Host` header may name.
     pub port: u16,
     pub loopback: bool,
+    /// Ends the live streams, so a graceful shutdown does not wait for open pages.
+    pub shutdown: CancellationToken,
 }
 
 /// Binds `addr`; when `next_free` and its port is taken, tries the following ports.
@@ -99,6 +101,7 @@ pub fn serve(
         token: security::new_token(),
         port: addr.port(),
         loopback: addr.ip().is_loopback(),
+        shutdown: shutdown.clone(),
     });
     let app = router(state);
     let join = tokio::spawn(async move {
