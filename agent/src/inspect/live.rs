@@ -142,5 +142,6 @@ pub(super) async fn stream(
         futures_util::stream::once(async { Ok(Event::default().event("ready").data("{}")) });
     use futures_util::StreamExt;
     let stop = state.shutdown.clone().cancelled_owned();
-    Sse::new(hello.chain(events).take_until(stop)).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    Sse::new(hello.chain(events).take_until(stop))
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }

@@ -28,7 +28,9 @@ pub fn render(d: &Detail, inspect_url: Option<&str>, frame: &mut Frame, area: Re
         line.spans.push(Span::styled("  ", DIM));
         line.spans.push(Span::styled(
             crate::inspect::event_link(base, c.id),
-            Style::new().fg(Color::Blue).add_modifier(Modifier::UNDERLINED),
+            Style::new()
+                .fg(Color::Blue)
+                .add_modifier(Modifier::UNDERLINED),
         ));
     }
     frame.render_widget(Paragraph::new(line), top);
