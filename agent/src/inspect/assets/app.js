@@ -314,7 +314,7 @@ function jsonNode(value, key, depth) {
     const [open, close] = isArr ? ["[", "]"] : ["{", "}"];
     if (!entries.length) return el("div", { class: "j-line" }, keyPart, `${open}${close}`);
     const det = el("details", { open: depth < 6 },
-      el("summary", {}, keyPart, open, el("span", { class: "j-count dim", text: ` ${entries.length} ${isArr ? "items" : "keys"} ` })),
+      el("summary", {}, keyPart, open, el("span", { class: "j-count dim", text: ` ${entries.length} ${isArr ? "item" : "key"}${entries.length === 1 ? "" : "s"} ` })),
       el("div", { class: "j-children" }, entries.map(([k, v]) => jsonNode(v, isArr ? null : k, depth + 1))),
       el("div", { class: "j-line" }, close));
     return det;
@@ -505,6 +505,8 @@ function onKey(e) {
     if (e.key === "/") { e.preventDefault(); $("q").focus(); }
     else if (e.key === "j" || e.key === "ArrowDown") { e.preventDefault(); moveSelection(1); }
     else if (e.key === "k" || e.key === "ArrowUp") { e.preventDefault(); moveSelection(-1); }
+    else if (e.key === "Home" || e.key === "g") { e.preventDefault(); moveSelection(-list.order.length); }
+    else if (e.key === "End" || e.key === "G") { e.preventDefault(); moveSelection(list.order.length); }
     else if (e.key === "Enter" && id) { e.preventDefault(); go(`/events/${id}`); }
     else if (e.key === "x" && id) { togglePick(id, !list.picked.has(id)); renderList(); }
     else if (e.key === "c" && list.picked.size === 2) { const [a, b] = list.picked; go(`/compare/${a}/${b}`); }
