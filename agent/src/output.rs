@@ -261,3 +261,45 @@ fn state_json(ev: &AgentEvent) -> serde_json::Value {
         AgentEvent::Captured(_) | AgentEvent::Delivered { .. } => serde_json::Value::Null,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::CaptureKind;
+    use shared::{EventId, HttpRequest};
+
+    #[test]
+    fn lines_end_with_the_events_inspector_link() {
+        let c = Capture {
+            id: EventId::new(),
+            seq: Some(1),
+            source: "okta".into(),
+            kind: CaptureKind::Event,
+            received_at_ms: 0,
+            delivered_at_ms: None,
+            answered_at_ms: None,
+            request: HttpRequest {
+                method: "POST".into(),
+                path: String::new(),
+                query: None,
+                headers: vec![],
+                body: Default::default(),
+            },
+            target_url: String::new(),
+            outcome: None,
+            duplicate: false,
+            replay_of: None,
+        };
+        let link = format!("http://127.0.0.1:4040/events/{}", c.id);
+        let line = capture_line(Plain::Compact, &c, Some("http://127.0.0.1:4040"));
+        assert!(line.ends_with(&format!("  {link}")), "{line}");
+        let json: serde_json::Value = serde_json::from_str(&capture_line(
+            Plain::Json,
+            &c,
+            Some("http://127.0.0.1:4040/"),
+        ))
+        .expect("json");
+        assert_eq!(json["link"], link.as_str());
+        assert!(!capture_line(Plain::Compact, &c, None).contains("4040"));
+    }
+}

@@ -10,6 +10,7 @@ use crate::export::ExportFormat;
 use crate::model::Capture;
 use crate::target::Target;
 use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -54,8 +55,12 @@ pub(super) struct ListQuery {
 /// `GET /api/events`: newest first.
 pub(super) async fn list(
     State(state): State<Arc<AppState>>,
-    Query(q): Query<ListQuery>,
+    q: Result<Query<ListQuery>, QueryRejection>,
 ) -> Response {
+    let q = match q {
+        Ok(Query(q)) => q,
+        Err(e) => return bad_field("query", e.body_text()),
+    };
     let limit = q.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
     let before = match q.before.as_deref().filter(|s| !s.is_empty()) {
         None => None,
@@ -246,8 +251,12 @@ pub(super) struct ExportQuery {
 /// `GET /api/export?format=har|json&ids=a,b`: a file download.
 pub(super) async fn export(
     State(state): State<Arc<AppState>>,
-    Query(q): Query<ExportQuery>,
+    q: Result<Query<ExportQuery>, QueryRejection>,
 ) -> Response {
+    let q = match q {
+        Ok(Query(q)) => q,
+        Err(e) => return bad_field("query", e.body_text()),
+    };
     let format = match q.format.as_deref().unwrap_or("har").parse::<ExportFormat>() {
         Ok(f) => f,
         Err(e) => return bad_field("format", format!("{e:#}")),
