@@ -53,7 +53,7 @@ const MIGRATIONS: &[&str] = &[
     );",
     // 2 -> 3: the inspector lists an event's replays on its page. Partial, so the listener's
     // inserts (never replays) do not pay for it.
-    "CREATE INDEX captures_replay_of ON captures(replay_of) WHERE replay_of IS NOT NULL;",
+    "CREATE INDEX IF NOT EXISTS captures_replay_of ON captures(replay_of) WHERE replay_of IS NOT NULL;",
 ];
 
 /// Sets the pragmas every connection needs. `file_backed` turns on WAL, which an in-memory
