@@ -131,6 +131,22 @@ try {
   const replayed = await page.locator("#request-pane").innerText();
   check(replayed.includes(MARKER) && !replayed.includes(`"${NAME}"`), "the replay's page shows the edited body");
   check((await page.locator("#summary").innerText()).includes("replay of"), "the replay links to its original");
+
+  // Compare the edited replay (newest) with its original, from the keyboard.
+  await page.keyboard.press("Escape");
+  await page.waitForURL(/\/$/, { timeout: STEP });
+  await page.locator("#rows tr", { hasText: "user.session.start" }).first().waitFor({ timeout: STEP });
+  await page.keyboard.press("Home");
+  await page.keyboard.press("x");
+  const originalIndex = await page.locator("#rows tr").evaluateAll(
+    (rows, url) => rows.findIndex((r) => url.endsWith(r.dataset.id)), sampleUrl);
+  for (let i = 0; i < originalIndex; i++) await page.keyboard.press("j");
+  await page.keyboard.press("x");
+  await page.keyboard.press("c");
+  await page.waitForURL(/\/compare\//, { timeout: STEP });
+  await page.locator("#diff .d-add", { hasText: MARKER }).waitFor({ timeout: STEP });
+  await page.locator("#diff .d-del", { hasText: `"${NAME}"` }).first().waitFor({ timeout: STEP });
+  check(true, "comparing the replay with its original shows the edit as a diff");
   check(errors.length === 0, `no page errors (${errors.join("; ")})`);
   console.log(`FIGURES ${JSON.stringify(figures)}`);
 } finally {

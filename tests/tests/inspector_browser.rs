@@ -94,3 +94,83 @@ async fn inspector_shows_events_live_and_replays_an_edit() {
     .await
     .expect("test timed out");
 }
+
+/// `agent inspect` serves yesterday's history without listening.
+#[tokio::test]
+async fn agent_inspect_serves_the_history_without_listening() {
+    with_timeout(async {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = agent::capture::CaptureStore::open(&dir.path().join("captures.sqlite3"))
+            .expect("store");
+        let mut c = agent::model::Capture {
+            id: shared::EventId::new(),
+            seq: Some(1),
+            source: "okta".into(),
+            kind: agent::model::CaptureKind::Event,
+            received_at_ms: 1_700_000_000_000,
+            delivered_at_ms: None,
+            answered_at_ms: None,
+            request: shared::HttpRequest {
+                method: "POST".into(),
+                path: "/yesterday".into(),
+                query: None,
+                headers: vec![],
+                body: "{}".into(),
+            },
+            target_url: "http://127.0.0.1:9/x/yesterday".into(),
+            outcome: None,
+            duplicate: false,
+            replay_of: None,
+        };
+        c.outcome = Some(shared::DeliveryOutcome {
+            response: None,
+            error: Some(shared::DeliveryError::Refused("down".into())),
+            duration_us: 5,
+        });
+        store.insert(&c).expect("insert");
+        drop(store);
+        let mut child = tokio::process::Command::new(bin_path("agent"))
+            .arg("--data")
+            .arg(dir.path())
+            .args(["inspect", "--addr", "127.0.0.1:0"])
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start agent inspect");
+        use tokio::io::AsyncBufReadExt;
+        let mut lines = tokio::io::BufReader::new(child.stderr.take().expect("stderr")).lines();
+        let url = loop {
+            let line = lines
+                .next_line()
+                .await
+                .expect("read")
+                .expect("agent exited early");
+            if let Some(rest) = line.split("inspector on ").nth(1) {
+                break rest.split_whitespace().next().expect("url").to_string();
+            }
+        };
+        let host = url.trim_start_matches("http://").to_string();
+        let stream = tokio::net::TcpStream::connect(&host)
+            .await
+            .expect("connect");
+        let (mut sender, conn) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                .await
+                .expect("handshake");
+        tokio::spawn(conn);
+        let req = http::Request::get("/api/events")
+            .header("host", &host)
+            .body(http_body_util::Full::new(bytes::Bytes::new()))
+            .expect("request");
+        let resp = sender.send_request(req).await.expect("send");
+        assert_eq!(resp.status(), 200);
+        use http_body_util::BodyExt;
+        let body = resp.into_body().collect().await.expect("body").to_bytes();
+        let v: serde_json::Value = serde_json::from_slice(&body).expect("json");
+        assert_eq!(v["events"][0]["id"], c.id.to_string());
+        assert_eq!(v["events"][0]["path"], "/yesterday");
+        assert_eq!(v["events"][0]["status_class"], "failed");
+        let _ = child.kill().await;
+    })
+    .await
+}

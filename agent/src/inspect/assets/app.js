@@ -163,6 +163,13 @@ function rowNode(row, i) {
   return tr;
 }
 
+// Older event on the left, so a replay's edits show as additions.
+function compareSelected() {
+  const when = (id) => (list.rows.get(id) || { received_at_ms: 0 }).received_at_ms;
+  const [a, b] = [...list.picked].sort((x, y) => when(x) - when(y));
+  go(`/compare/${a}/${b}`);
+}
+
 function togglePick(id, on) {
   if (on) list.picked.add(id); else list.picked.delete(id);
   $("compare").disabled = list.picked.size !== 2;
@@ -196,9 +203,13 @@ function connectLive() {
 // ---------- one event ----------
 
 let current = null;
+let opening = 0;
 
 async function openEvent(id, quiet) {
+  const mine = ++opening;
   const r = await api(`/api/events/${encodeURIComponent(id)}`);
+  // A later navigation won the race: its answer, not this one, is shown.
+  if (mine !== opening) return;
   if (!r.ok) {
     current = null;
     $("summary").replaceChildren(el("p", { class: "error", text: (r.body && r.body.error) || `error ${r.status}` }));
@@ -358,14 +369,15 @@ async function replay(edited) {
 async function doReplay() {
   if (!current) return;
   const r = await replay(null);
-  afterReplay(r);
+  await afterReplay(r);
 }
 
-function afterReplay(r) {
+async function afterReplay(r) {
   if (!r.ok) { notice(`Replay refused: ${(r.body && r.body.error) || r.status}`, "error"); return false; }
   const c = r.body;
   const how = c.error ? `failed — ${c.error}` : `${c.status} in ${duration(c.duration_ms)}`;
-  go(`/events/${c.id}`);
+  // The new capture's page first: opening it clears any older notice.
+  await go(`/events/${c.id}`);
   notice(`Replayed: ${how}.`, c.error ? "error" : "ok");
   return true;
 }
@@ -404,7 +416,7 @@ async function sendEdited() {
   if (!$("ed-body").disabled) edited.body = $("ed-body").value;
   const r = await replay(edited);
   if (!r.ok && r.status === 400) { editError(`${r.body.field}: ${r.body.error}`); return; }
-  afterReplay(r);
+  await afterReplay(r);
 }
 
 function editError(text) {
@@ -476,17 +488,18 @@ function route() {
 
 function go(path) {
   if (window.location.pathname !== path) history.pushState(null, "", path);
-  show();
+  return show();
 }
 
-function show() {
+// Resolves once the view's data is shown.
+async function show() {
   const r = route();
   $("list-view").hidden = r.view !== "list";
   $("event-view").hidden = r.view !== "event";
   $("compare-view").hidden = r.view !== "compare";
   if (r.view === "list") { current = null; renderList(); document.title = "hookrelay inspector"; }
-  if (r.view === "event") { openEvent(r.id); document.title = `event ${r.id.slice(0, 8)} · hookrelay`; }
-  if (r.view === "compare") openCompare(r.a, r.b);
+  if (r.view === "event") { document.title = `event ${r.id.slice(0, 8)} · hookrelay`; await openEvent(r.id); }
+  if (r.view === "compare") await openCompare(r.a, r.b);
 }
 
 function onKey(e) {
@@ -509,7 +522,7 @@ function onKey(e) {
     else if (e.key === "End" || e.key === "G") { e.preventDefault(); moveSelection(list.order.length); }
     else if (e.key === "Enter" && id) { e.preventDefault(); go(`/events/${id}`); }
     else if (e.key === "x" && id) { togglePick(id, !list.picked.has(id)); renderList(); }
-    else if (e.key === "c" && list.picked.size === 2) { const [a, b] = list.picked; go(`/compare/${a}/${b}`); }
+    else if (e.key === "c" && list.picked.size === 2) compareSelected();
   } else if (view === "event") {
     if (e.key === "r") { e.preventDefault(); doReplay(); }
     else if (e.key === "e") { e.preventDefault(); openEditor(); }
@@ -524,7 +537,7 @@ function start() {
   $("type").addEventListener("input", reload);
   $("status").addEventListener("change", () => loadList(false));
   $("more").addEventListener("click", () => loadList(true));
-  $("compare").addEventListener("click", () => { const [a, b] = list.picked; go(`/compare/${a}/${b}`); });
+  $("compare").addEventListener("click", compareSelected);
   $("export-har").addEventListener("click", () => download("har", [...list.picked]));
   $("export-json").addEventListener("click", () => download("json", [...list.picked]));
   $("home").addEventListener("click", (e) => { e.preventDefault(); go("/"); });
