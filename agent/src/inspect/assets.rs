@@ -1,4 +1,4 @@
-//! The page, built into the binary: one HTML shell, one script, one stylesheet. No bundler,
+//! The page, built into the binary: one HTML shell, four small scripts, one stylesheet. No bundler,
 //! no CDN, nothing fetched at run time, so the inspector works offline.
 
 use super::json::error;
@@ -10,6 +10,9 @@ use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
 
 const INDEX: &str = include_str!("assets/index.html");
+const DOM_JS: &str = include_str!("assets/dom.js");
+const LIST_JS: &str = include_str!("assets/list.js");
+const EVENT_JS: &str = include_str!("assets/event.js");
 const APP_JS: &str = include_str!("assets/app.js");
 const APP_CSS: &str = include_str!("assets/app.css");
 
@@ -36,6 +39,9 @@ pub(super) async fn index(State(state): State<Arc<AppState>>) -> Response {
 /// `/assets/{name}`.
 pub(super) async fn file(Path(name): Path<String>) -> Response {
     let (body, content_type) = match name.as_str() {
+        "dom.js" => (DOM_JS, "text/javascript; charset=utf-8"),
+        "list.js" => (LIST_JS, "text/javascript; charset=utf-8"),
+        "event.js" => (EVENT_JS, "text/javascript; charset=utf-8"),
         "app.js" => (APP_JS, "text/javascript; charset=utf-8"),
         "app.css" => (APP_CSS, "text/css; charset=utf-8"),
         _ => return error(StatusCode::NOT_FOUND, "no such asset"),
