@@ -110,6 +110,7 @@ impl Client {
             .header("host", &self.host)
             .body(Full::new(Bytes::new()))
             .expect("request");
+        self.sender.ready().await.expect("connection ready");
         let start = Instant::now();
         let resp = self.sender.send_request(req).await.expect("send");
         assert_eq!(resp.status(), 200, "{path}");
@@ -345,6 +346,7 @@ async fn throughput(watch: Watch) -> f64 {
             .header("content-type", "application/json")
             .body(Full::new(Bytes::from(body.clone())))
             .expect("request");
+        sender.ready().await.expect("relay connection ready");
         let resp = sender.send_request(req).await.expect("post");
         assert_eq!(resp.status(), 200);
         let _ = resp.into_body().collect().await;
