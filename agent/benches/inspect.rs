@@ -30,6 +30,8 @@ const BATCH: usize = 1_000;
 const RUNS: usize = 15;
 /// Webhooks per throughput case.
 const DELIVERIES: usize = 2_000;
+/// Interleaved rounds of the three throughput cases.
+const ROUNDS: usize = 5;
 const T0: u64 = 1_700_000_000_000;
 const TYPES: [&str; 3] = [
     "user.lifecycle.deactivate",
@@ -118,6 +120,23 @@ impl Client {
         let took = start.elapsed();
         (took, serde_json::from_slice(&body).expect("json"))
     }
+}
+
+/// This process's user + system CPU time, in µs (relay, agent, target and sender all run here).
+fn process_cpu_us() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 of stat (11 and 12 after the command name).
+    (ticks(11) + ticks(12)) * 1e6 / 100.0
 }
 
 fn ms(d: Duration) -> f64 {
@@ -256,8 +275,9 @@ enum Watch {
     PageWatching,
 }
 
-/// Events per second delivered to the target for [`DELIVERIES`] webhooks posted back to back.
-async fn throughput(watch: Watch) -> f64 {
+/// Events per second delivered to the target for [`DELIVERIES`] webhooks posted back to back,
+/// and the process's CPU µs per event.
+async fn throughput(watch: Watch) -> (f64, f64) {
     let shutdown = CancellationToken::new();
     let relay = agent::embedded::start(0, "okta", relay::Config::default(), shutdown.clone())
         .await
@@ -340,6 +360,7 @@ async fn throughput(watch: Watch) -> f64 {
             .expect("handshake");
     tokio::spawn(conn);
     let start = Instant::now();
+    let cpu_start = process_cpu_us();
     for _ in 0..DELIVERIES {
         let req = http::Request::post(&hook)
             .header("host", addr.to_string())
@@ -355,6 +376,7 @@ async fn throughput(watch: Watch) -> f64 {
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
     let rate = DELIVERIES as f64 / start.elapsed().as_secs_f64();
+    let cpu = (process_cpu_us() - cpu_start) / DELIVERIES as f64;
     let rows_seen = match watcher {
         Some(w) => {
             shutdown.cancel();
@@ -371,7 +393,7 @@ async fn throughput(watch: Watch) -> f64 {
     if watch == Watch::PageWatching {
         println!("  (the watching page received {rows_seen} live row messages)");
     }
-    rate
+    (rate, cpu)
 }
 
 /// Opens `/api/stream` as a page would and counts `row` messages until it closes.
@@ -411,31 +433,45 @@ fn main() {
         list_figures().await;
         println!("delivery throughput, {DELIVERIES} webhooks posted back to back (ack mode):");
         let mut results = Vec::new();
-        // Interleaved twice so drift on a shared machine hits every case alike.
-        for _ in 0..2 {
+        // Interleaved rounds so drift on a shared machine hits every case alike; medians.
+        for _ in 0..ROUNDS {
             for w in [
                 Watch::NoInspector,
                 Watch::NobodyWatching,
                 Watch::PageWatching,
             ] {
-                let r = throughput(w).await;
-                println!("  {w:?}: {r:.0} events/s");
-                results.push((w, r));
+                let (rate, cpu) = throughput(w).await;
+                println!("  {w:?}: {rate:.0} events/s, {cpu:.0} CPU µs/event");
+                results.push((w, rate, cpu));
             }
         }
-        let mean = |w: Watch| {
-            let v: Vec<f64> = results
-                .iter()
-                .filter(|(x, _)| *x == w)
-                .map(|(_, r)| *r)
-                .collect();
-            v.iter().sum::<f64>() / v.len() as f64
+        let median = |w: Watch, pick: fn(&(Watch, f64, f64)) -> f64| {
+            let mut v: Vec<f64> = results.iter().filter(|r| r.0 == w).map(pick).collect();
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
         };
-        let base = mean(Watch::NoInspector);
+        for w in [
+            Watch::NoInspector,
+            Watch::NobodyWatching,
+            Watch::PageWatching,
+        ] {
+            println!(
+                "median {w:?}: {:.0} events/s, {:.0} CPU µs/event",
+                median(w, |r| r.1),
+                median(w, |r| r.2)
+            );
+        }
+        let base = median(Watch::NoInspector, |r| r.1);
+        let base_cpu = median(Watch::NoInspector, |r| r.2);
         println!(
-            "ratio to no inspector: nobody watching {:.3}, page watching {:.3}",
-            mean(Watch::NobodyWatching) / base,
-            mean(Watch::PageWatching) / base
+            "throughput ratio to no inspector: nobody watching {:.3}, page watching {:.3}",
+            median(Watch::NobodyWatching, |r| r.1) / base,
+            median(Watch::PageWatching, |r| r.1) / base
+        );
+        println!(
+            "CPU per event ratio to no inspector: nobody watching {:.3}, page watching {:.3}",
+            median(Watch::NobodyWatching, |r| r.2) / base_cpu,
+            median(Watch::PageWatching, |r| r.2) / base_cpu
         );
     });
 }

@@ -313,3 +313,81 @@ async fn the_live_stream_sends_new_rows() {
     })
     .await
 }
+
+#[tokio::test]
+async fn the_live_stream_completes_pending_rows() {
+    within(async {
+        let r = start(&[], None).await;
+        let port = r.inspector.addr.port();
+        let host = r.host();
+        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+        let reader = tokio::spawn(async move {
+            read_stream_until(
+                port,
+                &host,
+                "/api/stream",
+                |s| s.contains("Sentinel"),
+                Some(ready_tx),
+            )
+            .await
+        });
+        ready_rx.await.expect("stream open");
+        let pending = |name: &str| {
+            let mut c = okta_event(60, "user.lifecycle.create", name, 200);
+            let outcome = c.outcome.take().expect("outcome");
+            (c, outcome)
+        };
+        let delivered =
+            |c: &agent::model::Capture, outcome: shared::DeliveryOutcome| AgentEvent::Delivered {
+                id: c.id,
+                delivered_at_ms: 61,
+                answered_at_ms: 63,
+                outcome,
+            };
+        // Stored complete: reported back to back, shown as one finished row.
+        let (quick, quick_outcome) = pending("Quick Person");
+        r.events
+            .send(AgentEvent::Captured(Box::new(quick.clone())))
+            .await
+            .expect("send");
+        r.events
+            .send(delivered(&quick, quick_outcome))
+            .await
+            .expect("send");
+        // Slow: a pending row first, completed when its outcome comes.
+        let (slow, slow_outcome) = pending("Slow Person");
+        r.events
+            .send(AgentEvent::Captured(Box::new(slow.clone())))
+            .await
+            .expect("send");
+        r.events
+            .send(AgentEvent::Notice("between".into()))
+            .await
+            .expect("send");
+        r.events
+            .send(delivered(&slow, slow_outcome))
+            .await
+            .expect("send");
+        let sentinel = okta_event(70, "user.lifecycle.create", "Sentinel", 200);
+        r.events
+            .send(AgentEvent::Captured(Box::new(sentinel)))
+            .await
+            .expect("send");
+        let text = reader.await.expect("reader");
+        let rows: Vec<Value> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("data: "))
+            .filter_map(|d| serde_json::from_str::<Value>(d).ok())
+            .filter(|v| v.get("id").is_some())
+            .collect();
+        let of = |c: &agent::model::Capture| -> Vec<String> {
+            rows.iter()
+                .filter(|v| v["id"] == c.id.to_string())
+                .map(|v| v["status_class"].as_str().expect("class").to_string())
+                .collect()
+        };
+        assert_eq!(of(&quick), ["2xx"]);
+        assert_eq!(of(&slow), ["pending", "2xx"]);
+    })
+    .await
+}

@@ -84,6 +84,7 @@ pub(super) fn configure(
     conn.pragma_update(None, "wal_autocheckpoint", 5000)
         .context("setting wal_autocheckpoint")?;
     conn.set_prepared_statement_cache_capacity(32);
+    super::filter::register(conn).context("adding the body search function")?;
     Ok(())
 }
 

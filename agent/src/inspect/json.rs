@@ -72,7 +72,8 @@ pub fn row(c: &Capture) -> Value {
         "hook_type": summary.as_ref().and_then(|s| s.hook_type.clone()),
         "duplicate": c.duplicate,
         "replay_of": c.replay_of,
-        "inline": inline_check(c).map(|i| json!({
+        // Only an inline hook has a budget; skip parsing the body again for everything else.
+        "inline": summary.as_ref().filter(|s| s.is_inline()).and_then(|_| inline_check(c)).map(|i| json!({
             "budget_used_ms": i.used_ms,
             "budget_pct": i.budget_pct,
             "warnings": i.warnings,

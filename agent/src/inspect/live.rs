@@ -72,19 +72,66 @@ pub fn tee(
     let (out_tx, out_rx) = mpsc::channel(rx.max_capacity());
     tokio::spawn(async move {
         let mut pending: HashMap<shared::EventId, Capture> = HashMap::new();
-        while let Some(ev) = rx.recv().await {
+        let mut next = rx.recv().await;
+        while let Some(ev) = next.take() {
+            let mut after = None;
             if hub.watchers() > 0 {
-                publish(&hub, &store, &mut pending, &ev);
+                // The recorder reports a capture stored complete as `Captured` then `Delivered`
+                // back to back: publish it as one row, not a pending row and its completion.
+                let merged = match &ev {
+                    AgentEvent::Captured(c) if c.is_pending() => {
+                        after = rx.try_recv().ok();
+                        match &after {
+                            Some(done @ AgentEvent::Delivered { id, .. }) if *id == c.id => {
+                                complete_and_publish(&hub, (**c).clone(), done);
+                                true
+                            }
+                            _ => false,
+                        }
+                    }
+                    _ => false,
+                };
+                if !merged {
+                    publish(&hub, &store, &mut pending, &ev);
+                }
+                if merged {
+                    // Both go on to the output; the lookahead is used up.
+                    let _ = out_tx.send(ev).await;
+                    if let Some(done) = after.take() {
+                        let _ = out_tx.send(done).await;
+                    }
+                    next = rx.recv().await;
+                    continue;
+                }
             } else {
                 pending.clear();
             }
-            if out_tx.send(ev).await.is_err() {
-                // The output has gone (shutting down); keep the hub fed until the listener stops.
-                continue;
-            }
+            // The output may have gone (shutting down); keep the hub fed until the listener stops.
+            let _ = out_tx.send(ev).await;
+            // An event read ahead but not merged is handled like any other.
+            next = match after {
+                Some(e) => Some(e),
+                None => rx.recv().await,
+            };
         }
     });
     out_rx
+}
+
+/// Publishes `c` completed with the outcome in `delivered` (an [`AgentEvent::Delivered`]).
+fn complete_and_publish(hub: &Hub, mut c: Capture, delivered: &AgentEvent) {
+    if let AgentEvent::Delivered {
+        delivered_at_ms,
+        answered_at_ms,
+        outcome,
+        ..
+    } = delivered
+    {
+        c.delivered_at_ms = Some(*delivered_at_ms);
+        c.answered_at_ms = Some(*answered_at_ms);
+        c.outcome = Some(outcome.clone());
+        hub.publish_row(&c);
+    }
 }
 
 fn publish(
@@ -103,18 +150,10 @@ fn publish(
             }
             hub.publish_row(c);
         }
-        AgentEvent::Delivered {
-            id,
-            delivered_at_ms,
-            answered_at_ms,
-            outcome,
-        } => {
+        AgentEvent::Delivered { id, .. } => {
             let c = pending.remove(id).or_else(|| store.get(*id).ok().flatten());
-            if let Some(mut c) = c {
-                c.delivered_at_ms = Some(*delivered_at_ms);
-                c.answered_at_ms = Some(*answered_at_ms);
-                c.outcome = Some(outcome.clone());
-                hub.publish_row(&c);
+            if let Some(c) = c {
+                complete_and_publish(hub, c, ev);
             }
         }
         _ => {}
