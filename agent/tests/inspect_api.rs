@@ -391,3 +391,23 @@ async fn the_live_stream_completes_pending_rows() {
     })
     .await
 }
+
+#[tokio::test]
+async fn search_finds_text_in_large_and_binary_bodies() {
+    within(async {
+        let mut big = "x".repeat(70 * 1024);
+        big.push_str("NeedleInALargeBody");
+        let large = capture(1, "/large", big.into(), 200);
+        let mut bytes = vec![0u8, 0xff, 0x00];
+        bytes.extend_from_slice(b"needle-after-a-nul");
+        let binary = capture(2, "/binary", bytes.into(), 200);
+        let r = start(&[large.clone(), binary.clone()], None).await;
+        let found = ids(&get(&r, "/api/events?q=needleinalargebody").await.json());
+        assert_eq!(found, vec![large.id.to_string()]);
+        let found = ids(&get(&r, "/api/events?q=NEEDLE-AFTER").await.json());
+        assert_eq!(found, vec![binary.id.to_string()]);
+        let detail = get(&r, &format!("/api/events/{}", large.id)).await.json();
+        assert_eq!(detail["request"]["body"]["size"], 70 * 1024 + "NeedleInALargeBody".len());
+    })
+    .await
+}

@@ -217,11 +217,11 @@ fn select(filter: &Filter) -> (String, Vec<Value>) {
 }
 
 /// The request body (in the row or in `large_bodies`) or the response body contains `?n`.
+/// Large bodies are searched once, as a set, rather than probed for every row.
 fn body_contains(n: usize) -> String {
     format!(
         "({CONTAINS}(request_body, ?{n}) OR {CONTAINS}(response_body, ?{n}) \
-          OR EXISTS (SELECT 1 FROM large_bodies WHERE capture = captures.row_id \
-                     AND {CONTAINS}(body, ?{n})))"
+          OR row_id IN (SELECT capture FROM large_bodies WHERE {CONTAINS}(body, ?{n})))"
     )
 }
 
