@@ -407,7 +407,10 @@ async fn search_finds_text_in_large_and_binary_bodies() {
         let found = ids(&get(&r, "/api/events?q=NEEDLE-AFTER").await.json());
         assert_eq!(found, vec![binary.id.to_string()]);
         let detail = get(&r, &format!("/api/events/{}", large.id)).await.json();
-        assert_eq!(detail["request"]["body"]["size"], 70 * 1024 + "NeedleInALargeBody".len());
+        assert_eq!(
+            detail["request"]["body"]["size"],
+            70 * 1024 + "NeedleInALargeBody".len()
+        );
     })
     .await
 }
