@@ -17,6 +17,7 @@ pub mod embedded;
 pub mod events;
 pub mod export;
 pub mod hold;
+pub mod inspect;
 pub mod listen;
 pub mod model;
 pub mod okta_kit;

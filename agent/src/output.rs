@@ -19,7 +19,16 @@ pub enum Plain {
 }
 
 /// Prints events until the channel closes.
-pub async fn print(kind: Plain, mut rx: mpsc::Receiver<AgentEvent>) {
+pub async fn print(kind: Plain, rx: mpsc::Receiver<AgentEvent>) {
+    print_linked(kind, rx, None).await
+}
+
+/// [`print`], ending each event's line with its page in the web inspector at `inspect_url`.
+pub async fn print_linked(
+    kind: Plain,
+    mut rx: mpsc::Receiver<AgentEvent>,
+    inspect_url: Option<String>,
+) {
     let mut pending: HashMap<EventId, Capture> = HashMap::new();
     while let Some(ev) = rx.recv().await {
         let line = match (&ev, kind) {
@@ -42,9 +51,9 @@ pub async fn print(kind: Plain, mut rx: mpsc::Receiver<AgentEvent>) {
                 };
                 c.outcome = Some(outcome.clone());
                 c.answered_at_ms = Some(*answered_at_ms);
-                capture_line(kind, &c)
+                capture_line(kind, &c, inspect_url.as_deref())
             }
-            (AgentEvent::Captured(c), _) => capture_line(kind, c),
+            (AgentEvent::Captured(c), _) => capture_line(kind, c, inspect_url.as_deref()),
             (other, Plain::Json) => state_json(other).to_string(),
             (other, _) => {
                 let mut err = std::io::stderr().lock();
@@ -58,10 +67,17 @@ pub async fn print(kind: Plain, mut rx: mpsc::Receiver<AgentEvent>) {
     }
 }
 
-fn capture_line(kind: Plain, c: &Capture) -> String {
-    match kind {
-        Plain::Json => capture_json(c).to_string(),
-        _ => compact_line(c),
+fn capture_line(kind: Plain, c: &Capture, inspect_url: Option<&str>) -> String {
+    let link = inspect_url.map(|base| crate::inspect::event_link(base, c.id));
+    match (kind, link) {
+        (Plain::Json, None) => capture_json(c).to_string(),
+        (Plain::Json, Some(link)) => {
+            let mut v = capture_json(c);
+            v["link"] = serde_json::Value::String(link);
+            v.to_string()
+        }
+        (_, None) => compact_line(c),
+        (_, Some(link)) => format!("{}  {link}", compact_line(c)),
     }
 }
 
@@ -267,5 +283,50 @@ fn state_json(ev: &AgentEvent) -> serde_json::Value {
             serde_json::json!({"type": "local", "state": "up", "waiting": waiting})
         }
         AgentEvent::Captured(_) | AgentEvent::Delivered { .. } => serde_json::Value::Null,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::CaptureKind;
+    use shared::{EventId, HttpRequest};
+
+    #[test]
+    fn lines_end_with_the_events_inspector_link() {
+        let c = Capture {
+            event: shared::Event {
+                seq: 1,
+                id: EventId::new(),
+                received_at_ms: 0,
+                duplicate: false,
+                proxied: false,
+                request: HttpRequest {
+                    method: "POST".into(),
+                    path: String::new(),
+                    query: None,
+                    headers: vec![],
+                    body: Default::default(),
+                },
+            },
+            source: "okta".into(),
+            kind: CaptureKind::Event,
+            delivered_at_ms: None,
+            answered_at_ms: None,
+            target_url: String::new(),
+            outcome: None,
+            replay_of: None,
+        };
+        let link = format!("http://127.0.0.1:4040/events/{}", c.id);
+        let line = capture_line(Plain::Compact, &c, Some("http://127.0.0.1:4040"));
+        assert!(line.ends_with(&format!("  {link}")), "{line}");
+        let json: serde_json::Value = serde_json::from_str(&capture_line(
+            Plain::Json,
+            &c,
+            Some("http://127.0.0.1:4040/"),
+        ))
+        .expect("json");
+        assert_eq!(json["link"], link.as_str());
+        assert!(!capture_line(Plain::Compact, &c, None).contains("4040"));
     }
 }

@@ -1,6 +1,7 @@
 //! End-to-end harness: a relay, an agent and a recording local target, all on ephemeral ports.
 
 pub mod auth;
+pub mod browser;
 pub mod client;
 pub mod harness;
 pub mod process;

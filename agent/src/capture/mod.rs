@@ -5,10 +5,12 @@
 //! directly; a call holds the lock for a few microseconds to milliseconds, never across `.await`.
 
 mod batch;
+mod filter;
 mod row;
 mod schema;
 
 pub use batch::Record;
+pub use filter::{Filter, StatusClass};
 
 use crate::model::Capture;
 use anyhow::{anyhow, bail, Context};

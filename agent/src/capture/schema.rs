@@ -5,7 +5,7 @@ use rusqlite::Connection;
 use std::time::Duration;
 
 /// The schema version this build writes; older files are migrated up to it on open.
-pub(super) const SCHEMA_VERSION: i64 = 2;
+pub(super) const SCHEMA_VERSION: i64 = 3;
 
 /// Each entry upgrades the schema from version `index` to `index + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -51,6 +51,9 @@ const MIGRATIONS: &[&str] = &[
         capture INTEGER PRIMARY KEY,
         body BLOB NOT NULL
     );",
+    // 2 -> 3: the inspector lists an event's replays on its page. Partial, so the listener's
+    // inserts (never replays) do not pay for it.
+    "CREATE INDEX IF NOT EXISTS captures_replay_of ON captures(replay_of) WHERE replay_of IS NOT NULL;",
 ];
 
 /// Sets the pragmas every connection needs. `file_backed` turns on WAL, which an in-memory
@@ -81,6 +84,7 @@ pub(super) fn configure(
     conn.pragma_update(None, "wal_autocheckpoint", 5000)
         .context("setting wal_autocheckpoint")?;
     conn.set_prepared_statement_cache_capacity(32);
+    super::filter::register(conn).context("adding the body search function")?;
     Ok(())
 }
 

@@ -106,6 +106,8 @@ pub struct ListenArgs {
     /// First port tried for the embedded relay.
     #[arg(long, default_value_t = crate::embedded::DEFAULT_PORT)]
     pub embedded_port: u16,
+    #[command(flatten)]
+    pub inspect: super::InspectArgs,
 }
 
 /// Runs `agent listen`.
@@ -201,6 +203,19 @@ pub(crate) async fn run(data: &Option<PathBuf>, args: ListenArgs) -> anyhow::Res
         filters,
     };
     let (tx, rx) = mpsc::channel(4096);
+    let (inspector, rx) = super::inspect::start_beside_listen(
+        &args.inspect,
+        &store,
+        &opts.target,
+        &opts.deliver,
+        (tx.clone(), rx),
+        shutdown.clone(),
+    )
+    .await?;
+    let inspect_url = inspector.as_ref().map(|i| i.url.clone());
+    if let Some(url) = &inspect_url {
+        eprintln!("hookrelay: web inspector on {url}");
+    }
     if output == Output::Tui {
         let ctx = crate::tui::TuiContext {
             store: store.clone(),
@@ -209,7 +224,7 @@ pub(crate) async fn run(data: &Option<PathBuf>, args: ListenArgs) -> anyhow::Res
             source: opts.source.clone(),
         };
         let listener = tokio::spawn(listen(opts, store, tx.clone(), shutdown.clone()));
-        let shown = crate::tui::run_terminal(ctx, rx, tx, shutdown.clone()).await;
+        let shown = crate::tui::run_terminal(ctx, inspect_url, rx, tx, shutdown.clone()).await;
         shutdown.cancel();
         let listened = listener.await.context("the listener task failed")?;
         if _embedded.is_some() {
@@ -218,13 +233,14 @@ pub(crate) async fn run(data: &Option<PathBuf>, args: ListenArgs) -> anyhow::Res
         shown?;
         return listened;
     }
-    let printer = tokio::spawn(output::print(
+    let printer = tokio::spawn(output::print_linked(
         match output {
             Output::Json => Plain::Json,
             Output::Quiet => Plain::Quiet,
             Output::Compact | Output::Tui => Plain::Compact,
         },
         rx,
+        inspect_url,
     ));
     let result = listen(opts, store, tx, shutdown.clone()).await;
     shutdown.cancel();

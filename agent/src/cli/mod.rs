@@ -3,6 +3,7 @@
 
 mod events;
 mod export;
+mod inspect;
 mod listen;
 mod login;
 mod replay;
@@ -10,6 +11,7 @@ mod support;
 mod trigger;
 mod verify;
 
+pub use inspect::{InspectArgs, InspectCmd};
 pub use listen::{ListenArgs, Output};
 pub use support::RelayCli;
 pub use trigger::TriggerCli;
@@ -48,6 +50,8 @@ pub enum Command {
     Login(login::LoginArgs),
     /// Write captured exchanges as HAR, JSON or NDJSON.
     Export(export::ExportArgs),
+    /// Browse and replay captured exchanges in the web inspector, without listening.
+    Inspect(InspectCmd),
     /// Load exchanges from a HAR, JSON or NDJSON file (e.g. a teammate's export).
     Import(export::ImportArgs),
 }
@@ -63,6 +67,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Verify(args) => verify::run(data, args).await,
         Command::Login(args) => login::run(args),
         Command::Export(args) => export::run(data, args).await,
+        Command::Inspect(cmd) => inspect::run_inspect(data, cmd).await,
         Command::Import(args) => export::run_import(data, args).await,
     }
 }

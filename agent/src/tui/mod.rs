@@ -72,6 +72,7 @@ impl Drop for TerminalGuard {
 /// Runs the dashboard on the real terminal until quit or shutdown; restores the terminal.
 pub async fn run_terminal(
     ctx: TuiContext,
+    inspect_url: Option<String>,
     events_rx: mpsc::Receiver<AgentEvent>,
     events_tx: mpsc::Sender<AgentEvent>,
     shutdown: CancellationToken,
@@ -82,6 +83,7 @@ pub async fn run_terminal(
     let io = LoopIo {
         reopen_input: Some(EventStream::new),
         real_terminal: true,
+        inspect_url,
     };
     run_loop(
         &mut terminal,
@@ -107,6 +109,7 @@ pub async fn run<B: Backend>(
     let io = LoopIo {
         reopen_input: None,
         real_terminal: false,
+        inspect_url: None,
     };
     run_loop(terminal, ctx, events_rx, events_tx, input, shutdown, io).await
 }
@@ -118,6 +121,8 @@ struct LoopIo<S> {
     reopen_input: Option<fn() -> S>,
     /// Leave and re-enter the alternate screen around the editor; use clipboard tools.
     real_terminal: bool,
+    /// The web inspector's base URL (shown in the status bar and each event's detail view).
+    inspect_url: Option<String>,
 }
 
 async fn run_loop<B: Backend, S>(
@@ -133,6 +138,10 @@ where
     S: Stream<Item = std::io::Result<Event>> + Unpin,
 {
     let mut state = AppState::new("", &ctx.target.url(), &ctx.source, shared::Mode::default());
+    if let Some(url) = &io.inspect_url {
+        state.notice = Some(format!("web inspector on {url}"));
+    }
+    state.inspect_url = io.inspect_url.clone();
     let size = terminal.size().context("reading the terminal size")?;
     update(&mut state, Action::Resize(size.width, size.height));
     update(&mut state, Action::Tick(now_ms()));

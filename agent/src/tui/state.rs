@@ -134,6 +134,8 @@ pub struct AppState {
     pub size: (u16, u16),
     /// The user asked to quit.
     pub quit: bool,
+    /// The web inspector's base URL, for each event's link in the detail view.
+    pub inspect_url: Option<String>,
 }
 
 impl AppState {
@@ -173,6 +175,7 @@ impl AppState {
             now_ms: 0,
             size: (80, 24),
             quit: false,
+            inspect_url: None,
         }
     }
 

@@ -14,7 +14,7 @@ const DIM: Style = Style::new().fg(Color::DarkGray);
 const SIDE_BY_SIDE: u16 = 160;
 
 /// Draws the detail view of one capture.
-pub fn render(d: &Detail, _now_ms: u64, frame: &mut Frame, area: Rect) {
+pub fn render(d: &Detail, inspect_url: Option<&str>, frame: &mut Frame, area: Rect) {
     let [top, rest] = Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
     let Some(c) = &d.capture else {
         frame.render_widget(
@@ -23,7 +23,17 @@ pub fn render(d: &Detail, _now_ms: u64, frame: &mut Frame, area: Rect) {
         );
         return;
     };
-    frame.render_widget(Paragraph::new(timings(c)), top);
+    let mut line = timings(c);
+    if let Some(base) = inspect_url {
+        line.spans.push(Span::styled("  ", DIM));
+        line.spans.push(Span::styled(
+            crate::inspect::event_link(base, c.id),
+            Style::new()
+                .fg(Color::Blue)
+                .add_modifier(Modifier::UNDERLINED),
+        ));
+    }
+    frame.render_widget(Paragraph::new(line), top);
     if area.width >= SIDE_BY_SIDE {
         let [left, right] =
             Layout::horizontal([Constraint::Fill(1), Constraint::Fill(1)]).areas(rest);
