@@ -68,7 +68,7 @@ fn capture(n: usize) -> Capture {
             received_at_ms: received,
             duplicate: false,
             proxied: false,
-            request: request,
+            request,
         },
         source: "okta".into(),
         kind: CaptureKind::Event,
