@@ -289,34 +289,10 @@ fn state_json(ev: &AgentEvent) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::CaptureKind;
-    use shared::{EventId, HttpRequest};
 
     #[test]
     fn lines_end_with_the_events_inspector_link() {
-        let c = Capture {
-            event: shared::Event {
-                seq: 1,
-                id: EventId::new(),
-                received_at_ms: 0,
-                duplicate: false,
-                proxied: false,
-                request: HttpRequest {
-                    method: "POST".into(),
-                    path: String::new(),
-                    query: None,
-                    headers: vec![],
-                    body: Default::default(),
-                },
-            },
-            source: "okta".into(),
-            kind: CaptureKind::Event,
-            delivered_at_ms: None,
-            answered_at_ms: None,
-            target_url: String::new(),
-            outcome: None,
-            replay_of: None,
-        };
+        let c = crate::capture_builder::CaptureBuilder::event(1).target("").build();
         let link = format!("http://127.0.0.1:4040/events/{}", c.id);
         let line = capture_line(Plain::Compact, &c, Some("http://127.0.0.1:4040"));
         assert!(line.ends_with(&format!("  {link}")), "{line}");

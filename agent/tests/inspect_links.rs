@@ -1,35 +1,18 @@
 //! The TUI's detail view shows the event's page in the web inspector when one is running.
 
-use agent::model::{Capture, CaptureKind};
+mod capture_fixtures;
+
+use capture_fixtures::CaptureBuilder;
 use agent::tui::state::{AppState, Detail};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
-use shared::{EventId, HttpRequest, Mode};
+use shared::{EventId, Mode};
 
 fn screen(inspect_url: Option<&str>) -> (String, EventId) {
-    let c = Capture {
-        event: shared::Event {
-            seq: 1,
-            id: EventId::new(),
-            received_at_ms: 1_700_000_000_000,
-            duplicate: false,
-            proxied: false,
-            request: HttpRequest {
-                method: "POST".into(),
-                path: String::new(),
-                query: None,
-                headers: vec![],
-                body: Default::default(),
-            },
-        },
-        source: "okta".into(),
-        kind: CaptureKind::Event,
-        delivered_at_ms: None,
-        answered_at_ms: None,
-        target_url: "http://127.0.0.1:1337/x".into(),
-        outcome: None,
-        replay_of: None,
-    };
+    let c = CaptureBuilder::event(1)
+        .received_at(1_700_000_000_000)
+        .target("http://127.0.0.1:1337/x")
+        .build();
     let id = c.id;
     let mut state = AppState::new(
         "http://relay/h/okta",
