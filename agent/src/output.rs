@@ -292,7 +292,9 @@ mod tests {
 
     #[test]
     fn lines_end_with_the_events_inspector_link() {
-        let c = crate::capture_builder::CaptureBuilder::event(1).target("").build();
+        let c = crate::capture_builder::CaptureBuilder::event(1)
+            .target("")
+            .build();
         let link = format!("http://127.0.0.1:4040/events/{}", c.id);
         let line = capture_line(Plain::Compact, &c, Some("http://127.0.0.1:4040"));
         assert!(line.ends_with(&format!("  {link}")), "{line}");

@@ -278,24 +278,30 @@ async fn a_replay_to_a_target_that_is_down_is_recorded_as_failed_with_the_reason
     .await
 }
 
+/// Opens the live stream and reads it, in the background, until `marker` went by.
+async fn open_stream(r: &Running, marker: &'static str) -> tokio::task::JoinHandle<String> {
+    let port = r.inspector.addr.port();
+    let host = r.host();
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+    let reader = tokio::spawn(async move {
+        read_stream_until(
+            port,
+            &host,
+            "/api/stream",
+            |s| s.contains(marker),
+            Some(ready_tx),
+        )
+        .await
+    });
+    ready_rx.await.expect("stream open");
+    reader
+}
+
 #[tokio::test]
 async fn the_live_stream_sends_new_rows() {
     within(async {
         let r = start(&[], None).await;
-        let port = r.inspector.addr.port();
-        let host = r.host();
-        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
-        let reader = tokio::spawn(async move {
-            read_stream_until(
-                port,
-                &host,
-                "/api/stream",
-                |s| s.contains("Live Person"),
-                Some(ready_tx),
-            )
-            .await
-        });
-        ready_rx.await.expect("stream open");
+        let reader = open_stream(&r, "Live Person").await;
         let c = okta_event(50, "user.lifecycle.create", "Live Person", 200);
         r.events
             .send(AgentEvent::Captured(Box::new(c.clone())))
@@ -318,20 +324,7 @@ async fn the_live_stream_sends_new_rows() {
 async fn the_live_stream_completes_pending_rows() {
     within(async {
         let r = start(&[], None).await;
-        let port = r.inspector.addr.port();
-        let host = r.host();
-        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
-        let reader = tokio::spawn(async move {
-            read_stream_until(
-                port,
-                &host,
-                "/api/stream",
-                |s| s.contains("Sentinel"),
-                Some(ready_tx),
-            )
-            .await
-        });
-        ready_rx.await.expect("stream open");
+        let reader = open_stream(&r, "Sentinel").await;
         let pending = |name: &str| {
             let mut c = okta_event(60, "user.lifecycle.create", name, 200);
             let outcome = c.outcome.take().expect("outcome");

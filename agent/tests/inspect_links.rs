@@ -2,8 +2,8 @@
 
 mod capture_fixtures;
 
-use capture_fixtures::CaptureBuilder;
 use agent::tui::state::{AppState, Detail};
+use capture_fixtures::CaptureBuilder;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use shared::{EventId, Mode};
