@@ -11,6 +11,7 @@ pub mod hub;
 pub mod ingress;
 pub mod limits;
 pub mod metrics;
+pub mod peers;
 pub mod proxy;
 pub mod serve;
 pub mod session;

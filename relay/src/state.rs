@@ -98,9 +98,20 @@ impl RelayState {
             }
             Ok(None) => None,
             Err(err) => {
+                // The store is unreachable: the settings last read still hold (the sender
+                // then gets the store's 503, not a 404 for a source that exists).
                 tracing::error!(%err, "reading source settings failed");
-                None
+                let cache = self.source_cache.lock().unwrap_or_else(|p| p.into_inner());
+                cache.get(name).map(|(_, info)| info.clone())
             }
+        }
+    }
+
+    /// Tells the other instances on a shared store how many agents this one has per source
+    /// (on every join and leave, and every second as a heartbeat).
+    pub fn publish_agents(&self) {
+        if let Some(peers) = self.store.peers() {
+            peers.publish_agents(self.hub.agent_counts());
         }
     }
 

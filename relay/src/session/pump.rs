@@ -43,20 +43,26 @@ pub(super) struct Pump<'a> {
 #[derive(Default)]
 struct Window {
     seqs: InFlight,
-    sizes: HashMap<u64, usize>,
+    /// Frame size, and whether a sender waits for the answer, per sequence in flight.
+    sizes: HashMap<u64, (usize, bool)>,
     bytes: usize,
 }
 
 impl Window {
-    fn sent(&mut self, seq: u64, size: usize) {
+    fn sent(&mut self, seq: u64, size: usize, proxied: bool) {
         self.seqs.sent(seq);
-        self.sizes.insert(seq, size);
+        self.sizes.insert(seq, (size, proxied));
         self.bytes += size;
+    }
+
+    /// Whether the event in flight at `seq` has a sender waiting for its answer.
+    fn proxied(&self, seq: u64) -> bool {
+        self.sizes.get(&seq).is_some_and(|(_, p)| *p)
     }
 
     /// Marks `seq` acknowledged; returns the sequence all events up to which are.
     fn acked(&mut self, seq: u64) -> Option<u64> {
-        if let Some(size) = self.sizes.remove(&seq) {
+        if let Some((size, _)) = self.sizes.remove(&seq) {
             self.bytes -= size;
         }
         self.seqs.done(seq)
@@ -121,6 +127,7 @@ impl Pump<'_> {
         let mut heartbeat = tokio::time::interval(state.config.heartbeat_interval);
         heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let hub = state.hub.source(source);
+        let peers = store.peers();
 
         let result = loop {
             if let Err(closing) = self.fill(sink, &mut in_flight, window, head).await {
@@ -134,10 +141,17 @@ impl Pump<'_> {
                     last_seen = Instant::now();
                     match decode(frame, state.config.max_frame_bytes) {
                         Incoming::Ack { seq, id, outcome } => {
+                            let proxied = in_flight.proxied(seq);
                             if let Some(through) = in_flight.acked(seq) {
                                 cursor.advance(through);
                             }
-                            hub.complete(id, outcome);
+                            let unclaimed = hub.complete(id, outcome);
+                            // Its sender may wait at another instance on the same store.
+                            if let (true, Some(outcome), Some(peers)) =
+                                (proxied, unclaimed, peers.as_ref())
+                            {
+                                peers.forward_answer(id, &outcome);
+                            }
                         }
                         Incoming::Ignore => continue,
                         Incoming::Gone => break Ok(()),
@@ -205,7 +219,7 @@ impl Pump<'_> {
                 }
                 self.next = ev.seq + 1;
                 let frame = ev.frame();
-                in_flight.sent(ev.seq, frame.len());
+                in_flight.sent(ev.seq, frame.len(), ev.proxied);
                 for message in ws::binary_messages(frame) {
                     sink.feed(message).await.map_err(send_failed)?;
                 }
