@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod client;
 pub mod harness;
+pub mod postgres;
 pub mod process;
 pub mod proxy;
 pub mod target;

@@ -329,7 +329,7 @@ pub async fn prune(c: &Client, now: u64, default: Retention) -> StoreResult<Prun
         if removed > 0 {
             c.execute(
                 "DELETE FROM okta_keys WHERE source_id = $1
-                 AND seq < (SELECT COALESCE(MIN(seq), $2 + 1) FROM events WHERE source_id = $1)",
+                 AND seq < (SELECT COALESCE(MIN(seq), $2::BIGINT + 1) FROM events WHERE source_id = $1)",
                 &[&id, &head],
             )
             .await
