@@ -32,7 +32,11 @@ pub(crate) async fn run_listen(data: &Option<PathBuf>, args: ListenArgs) -> anyh
     let store = open_store(data)?;
     let shutdown = CancellationToken::new();
     let saved = AgentConfig::load(&AgentConfig::default_path())?;
-    let relay = args.relay.clone().or(saved.relay);
+    let relay = if args.relay.is_empty() {
+        saved.relay
+    } else {
+        Some(args.relay.join(","))
+    };
     let token = args.token.clone().or(saved.token);
     let (relay_url, token, cursor_key, _embedded) = match relay {
         Some(url) => {

@@ -135,6 +135,7 @@ async fn serve(
         next: joined.next,
         notices,
         revoked: session.revoked.clone(),
+        read_failed: false,
     }
     .run(sink, stream)
     .await

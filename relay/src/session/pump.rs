@@ -37,7 +37,13 @@ pub(super) struct Pump<'a> {
     pub notices: broadcast::Receiver<shared::RelayMessage>,
     /// Cancelled when the token is revoked or the relay shuts down.
     pub revoked: CancellationToken,
+    /// Reading the log failed (the store is unreachable): the agent was told, and the read
+    /// is retried every [`READ_RETRY`] instead of ending the session.
+    pub read_failed: bool,
 }
+
+/// How often a failed log read is retried while the agent stays connected.
+const READ_RETRY: Duration = Duration::from_millis(500);
 
 /// Events sent and not yet acknowledged: their sequences, and their frames' sizes.
 #[derive(Default)]
@@ -180,6 +186,7 @@ impl Pump<'_> {
                     }
                 }
                 _ = tokio::time::sleep(CURSOR_FLUSH), if cursor.dirty() => {}
+                _ = tokio::time::sleep(READ_RETRY), if self.read_failed => {}
                 _ = self.revoked.cancelled() => {
                     break Err(if state.shutdown.is_cancelled() {
                         Closing::new(close::GOING_AWAY, "relay shutting down")
@@ -192,6 +199,24 @@ impl Pump<'_> {
         // The last acknowledgements are kept whatever ended the session.
         let _ = cursor.flush(store, self.hello, true);
         result
+    }
+
+    /// Keeps the session when the log cannot be read (a shared store's database is down):
+    /// the agent is told once, and the loop retries.
+    async fn read_failed(
+        &mut self,
+        sink: &mut Sink,
+        err: crate::store::StoreError,
+    ) -> Result<(), Closing> {
+        if !self.read_failed {
+            tracing::error!(%err, "reading the log failed; retrying");
+            self.read_failed = true;
+            let message = "the relay's store is unavailable: new webhooks are refused with 503 \
+                           and delivery resumes when it is back"
+                .into();
+            send(sink, &shared::RelayMessage::Notice { message }).await?;
+        }
+        Ok(())
     }
 
     /// Fills the window from the log; the whole batch goes out in as few writes as it fits.
@@ -207,9 +232,15 @@ impl Pump<'_> {
         let mut queued = false;
         'fill: while in_flight.has_room(window) && self.next <= head {
             let room = window - in_flight.seqs.len();
-            let batch = store
-                .read_after(source, self.next - 1, room)
-                .map_err(store_err)?;
+            let batch = match store.read_after(source, self.next - 1, room) {
+                Ok(batch) => batch,
+                Err(err) => return self.read_failed(sink, err).await,
+            };
+            if self.read_failed {
+                self.read_failed = false;
+                let message = "the relay's store is reachable again; delivery resumes".into();
+                send(sink, &shared::RelayMessage::Notice { message }).await?;
+            }
             if batch.is_empty() {
                 break;
             }

@@ -60,6 +60,8 @@ pub(crate) struct Shared {
     local_agents: Mutex<Vec<(String, usize)>>,
     presence_changed: tokio::sync::Notify,
     listening: AtomicBool,
+    /// When a query last tried to reopen the reading connection.
+    last_attempt: Mutex<Option<std::time::Instant>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -241,12 +243,17 @@ impl PostgresStore {
         F: FnOnce(Arc<Client>) -> Fut + Send + 'static,
         Fut: std::future::Future<Output = StoreResult<T>> + Send,
     {
-        let client = self.shared.reader()?;
+        let shared = self.shared.clone();
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         self.rt.spawn(async move {
-            let result = tokio::time::timeout(QUERY_TIMEOUT, f(client))
-                .await
-                .unwrap_or_else(|_| Err(StoreError::Backend("a database query timed out".into())));
+            let result = match reader_now(&shared).await {
+                Ok(client) => tokio::time::timeout(QUERY_TIMEOUT, f(client))
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(StoreError::Backend("a database query timed out".into()))
+                    }),
+                Err(e) => Err(e),
+            };
             let _ = tx.send(result);
         });
         rx.recv().map_err(|_| StoreError::Closed)?
@@ -275,7 +282,31 @@ async fn start(target: Target) -> anyhow::Result<Arc<Shared>> {
         local_agents: Mutex::default(),
         presence_changed: tokio::sync::Notify::new(),
         listening: AtomicBool::new(false),
+        last_attempt: Mutex::new(None),
     }))
+}
+
+/// The reading connection; when it is lost, one attempt to open it again right away (so the
+/// first query after the database comes back does not fail), at most every
+/// [`RECONNECT_EVERY`] so an outage does not turn every query into a connection attempt.
+async fn reader_now(shared: &Shared) -> StoreResult<Arc<Client>> {
+    if let Ok(client) = shared.reader() {
+        return Ok(client);
+    }
+    {
+        let mut last = lock(&shared.last_attempt);
+        if last.is_some_and(|at| at.elapsed() < RECONNECT_EVERY) {
+            return Err(shared.unreachable());
+        }
+        *last = Some(std::time::Instant::now());
+    }
+    let client = tokio::time::timeout(RECONNECT_EVERY, shared.target.connect(None))
+        .await
+        .map_err(|_| shared.unreachable())?
+        .map_err(StoreError::Backend)?;
+    let client = Arc::new(client);
+    *lock(&shared.reader) = Some(client.clone());
+    Ok(client)
 }
 
 /// Re-establishes the reading connection whenever it is lost.
