@@ -92,13 +92,9 @@ fn heard(shared: &Arc<Shared>, n: Notification) {
                 tokio::spawn(collect_answer(shared.clone(), id));
             }
         }
-        PRESENCE_CHANNEL => {
-            if n.payload() != shared.instance {
-                tokio::spawn({
-                    let shared = shared.clone();
-                    async move { refresh_presence(&shared).await }
-                });
-            }
+        PRESENCE_CHANNEL if n.payload() != shared.instance => {
+            let shared = shared.clone();
+            tokio::spawn(async move { refresh_presence(&shared).await });
         }
         _ => {}
     }
