@@ -232,6 +232,9 @@ mod tests {
             seqs(t.read_after(&newest, per_source as u64 - 1, 10)),
             Some(vec![per_source as u64])
         );
-        assert!(seqs(t.read_after("s0", 0, 10)).is_none());
+        let dropped = (0..sources - 1)
+            .filter(|s| t.read_after(&format!("s{s}"), 0, 10).is_none())
+            .count();
+        assert!(dropped >= sources / 2, "only {dropped} tails dropped");
     }
 }
