@@ -19,6 +19,8 @@ pub trait Peers: Send + Sync + 'static {
     fn agents_elsewhere(&self, source: &str) -> usize;
     /// This instance's connected agents per source changed (or is still the same: a heartbeat).
     fn publish_agents(&self, counts: Vec<(String, usize)>);
+    /// Whether the shared database is reachable right now.
+    fn store_reachable(&self) -> bool;
 }
 
 /// A pending answer from another instance.

@@ -12,7 +12,10 @@ pub(crate) async fn run(state: Arc<RelayState>) {
     loop {
         tokio::select! {
             _ = state.shutdown.cancelled() => return,
-            _ = presence.tick() => state.publish_agents(),
+            _ = presence.tick() => {
+                state.publish_agents();
+                state.tell_store_health();
+            }
             _ = prune.tick() => {
                 let store = state.store.clone();
                 let retention = state.config.retention;

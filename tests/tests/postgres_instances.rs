@@ -251,6 +251,16 @@ async fn a_database_outage_under_load_answers_503_and_loses_nothing_acknowledged
             i += 1;
         }
         assert!(refused > 0, "the outage was never seen");
+        // The agent was told, and stayed connected (checked below).
+        let mut told = false;
+        while let Ok(ev) = agent.events.try_recv() {
+            told |= matches!(&ev, AgentEvent::Notice(m) if m.contains("unreachable"));
+            assert!(
+                !matches!(ev, AgentEvent::State(ConnState::Reconnecting { .. })),
+                "the agent's session was dropped during the outage: {ev:?}"
+            );
+        }
+        assert!(told, "the agent was not told of the outage");
         // Every acknowledged event is delivered, none twice.
         let want: HashSet<u64> = acked.iter().copied().collect();
         let mut seen = HashSet::new();

@@ -293,6 +293,10 @@ impl Peers for PgPeers {
             .unwrap_or(0)
     }
 
+    fn store_reachable(&self) -> bool {
+        self.shared.reader().is_ok()
+    }
+
     fn publish_agents(&self, counts: Vec<(String, usize)>) {
         let changed = {
             let mut local = self.shared.lock_local_agents();
