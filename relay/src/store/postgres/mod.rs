@@ -16,6 +16,7 @@
 mod bus;
 mod queries;
 mod schema;
+mod state;
 mod target;
 mod writer;
 
@@ -24,8 +25,8 @@ pub use target::Target;
 
 use super::*;
 use bus::PgPeers;
-use shared::DeliveryOutcome;
-use std::collections::HashMap;
+use state::lock;
+pub(crate) use state::Shared;
 use std::sync::atomic::AtomicBool;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -37,128 +38,6 @@ use tokio_util::sync::CancellationToken;
 const QUERY_TIMEOUT: Duration = Duration::from_secs(5);
 /// How often a lost reading connection is re-established.
 const RECONNECT_EVERY: Duration = Duration::from_millis(250);
-
-type Cursors = HashMap<(String, String), u64>;
-
-/// What the store's tasks share.
-pub(crate) struct Shared {
-    target: Target,
-    /// This instance's id in `presence`.
-    instance: String,
-    /// Reads and metadata writes (pipelined: one connection serves every caller).
-    reader: Mutex<Option<Arc<Client>>>,
-    /// The listening connection, which also carries answers and presence.
-    bus: Mutex<Option<Arc<Client>>>,
-    heads: Mutex<HashMap<String, watch::Sender<u64>>>,
-    /// Acknowledgements not committed yet (they ride with the next group commit).
-    cursors: Mutex<Cursors>,
-    /// Proxied senders of this instance waiting for an answer from another, by event id.
-    waiting: Mutex<HashMap<String, oneshot::Sender<DeliveryOutcome>>>,
-    /// Agents per source on other live instances.
-    elsewhere: Mutex<HashMap<String, usize>>,
-    /// Agents per source on this instance, as last published.
-    local_agents: Mutex<Vec<(String, usize)>>,
-    presence_changed: tokio::sync::Notify,
-    listening: AtomicBool,
-    /// When a query last tried to reopen the reading connection.
-    last_attempt: Mutex<Option<std::time::Instant>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // Every critical section leaves the data whole (single inserts and removes).
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-impl Shared {
-    fn unreachable(&self) -> StoreError {
-        StoreError::Backend(format!("{} is unreachable", self.target.describe()))
-    }
-
-    fn reader(&self) -> StoreResult<Arc<Client>> {
-        lock(&self.reader)
-            .as_ref()
-            .filter(|c| !c.is_closed())
-            .cloned()
-            .ok_or_else(|| self.unreachable())
-    }
-
-    fn bus(&self) -> StoreResult<Arc<Client>> {
-        lock(&self.bus)
-            .as_ref()
-            .filter(|c| !c.is_closed())
-            .cloned()
-            .ok_or_else(|| self.unreachable())
-    }
-
-    fn lock_bus(&self) -> std::sync::MutexGuard<'_, Option<Arc<Client>>> {
-        lock(&self.bus)
-    }
-
-    fn lock_waiting(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<String, oneshot::Sender<DeliveryOutcome>>> {
-        lock(&self.waiting)
-    }
-
-    fn lock_elsewhere(&self) -> std::sync::MutexGuard<'_, HashMap<String, usize>> {
-        lock(&self.elsewhere)
-    }
-
-    fn lock_local_agents(&self) -> std::sync::MutexGuard<'_, Vec<(String, usize)>> {
-        lock(&self.local_agents)
-    }
-
-    /// Moves a source's head forward (never back: notifications may arrive out of order).
-    fn raise_head(&self, source: &str, seq: u64) {
-        let mut map = lock(&self.heads);
-        let tx = match map.get(source) {
-            Some(tx) => tx,
-            None => map
-                .entry(source.to_string())
-                .or_insert_with(|| watch::channel(0).0),
-        };
-        tx.send_if_modified(|cur| {
-            let moved = seq > *cur;
-            *cur = (*cur).max(seq);
-            moved
-        });
-    }
-
-    fn watched_sources(&self) -> Vec<String> {
-        lock(&self.heads).keys().cloned().collect()
-    }
-
-    fn pending_cursors_empty(&self) -> bool {
-        lock(&self.cursors).is_empty()
-    }
-
-    fn take_pending_cursors(&self) -> Cursors {
-        std::mem::take(&mut *lock(&self.cursors))
-    }
-
-    /// Puts back cursors whose commit failed (unless newer ones came meanwhile).
-    fn restore_cursors(&self, cursors: Cursors) {
-        let mut pending = lock(&self.cursors);
-        for (key, seq) in cursors {
-            let slot = pending.entry(key).or_insert(seq);
-            *slot = (*slot).max(seq);
-        }
-    }
-
-    fn pending_cursor(&self, agent_id: &str, source: &str) -> Option<u64> {
-        lock(&self.cursors)
-            .get(&(agent_id.to_string(), source.to_string()))
-            .copied()
-    }
-
-    fn pending_max_cursor(&self, source: &str) -> Option<u64> {
-        lock(&self.cursors)
-            .iter()
-            .filter(|((_, s), _)| s == source)
-            .map(|(_, seq)| *seq)
-            .max()
-    }
-}
 
 /// The relay's store in a PostgreSQL database, shared by any number of instances.
 pub struct PostgresStore {

@@ -76,7 +76,7 @@ async fn commit(
     client: &mut Option<Client>,
     batch: Vec<AppendJob>,
 ) -> Result<(), String> {
-    let cursors = shared.take_pending_cursors();
+    let cursors = shared.pending_cursors();
     if batch.is_empty() && cursors.is_empty() {
         return Ok(());
     }
@@ -90,6 +90,7 @@ async fn commit(
     }
     match result {
         Ok(heads) => {
+            shared.committed_cursors(&cursors);
             for (source, head) in &heads.heads {
                 shared.raise_head(source, *head);
             }
@@ -100,8 +101,7 @@ async fn commit(
         }
         Err(e) => {
             // Nothing of the transaction is visible: every sender gets its 503, and the
-            // cursors wait for the next commit.
-            shared.restore_cursors(cursors);
+            // cursors (still pending) wait for the next commit.
             for job in batch {
                 let _ = job.reply.send(Err(StoreError::Backend(e.clone())));
             }
