@@ -1,8 +1,9 @@
 #!/bin/sh
 # System packages the tests need (idempotent): Debian's pebble ACME test server
-# (tests/tests/acme.rs expects /usr/bin/pebble), kill(1) for the signal tests, and chromium
-# plus node/npm for the web inspector's browser test (tests/tests/inspector_browser.rs), whose
-# playwright-core is installed from tests/browser/package-lock.json.
+# (tests/tests/acme.rs expects /usr/bin/pebble), kill(1) for the signal tests, PostgreSQL 15's
+# server (tests/src/postgres.rs runs its own throwaway cluster), and chromium plus node/npm for
+# the web inspector's browser test (tests/tests/inspector_browser.rs), whose playwright-core is
+# installed from tests/browser/package-lock.json.
 set -eu
 cd "$(dirname "$0")/.."
 need=""
@@ -11,6 +12,7 @@ command -v kill >/dev/null 2>&1 || need="$need procps"
 [ -x /usr/bin/chromium ] || need="$need chromium"
 command -v node >/dev/null 2>&1 || need="$need nodejs"
 command -v npm >/dev/null 2>&1 || need="$need npm"
+[ -x /usr/lib/postgresql/15/bin/initdb ] || need="$need postgresql-15"
 if [ -n "$need" ]; then
     SUDO=""
     [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -19,7 +19,8 @@ use tokio_util::sync::CancellationToken;
 /// How the link behaves.
 #[derive(Clone, Debug)]
 pub struct LinkOptions {
-    /// Relay base URL, `http(s)://host:port` (ws/wss derived).
+    /// Relay base URL, `http(s)://host:port` (ws/wss derived), or several separated by
+    /// commas: instances of one relay on a shared database, tried in turn when one fails.
     pub relay_url: String,
     /// Interval between pings.
     pub heartbeat_interval: Duration,
@@ -94,10 +95,15 @@ pub async fn run_link(
     shutdown: CancellationToken,
 ) -> Result<(), Refused> {
     let mut attempt: u32 = 0;
+    let urls = relay_urls(&opts.relay_url);
+    let mut current = 0;
     let _ = events.send(AgentEvent::State(ConnState::Connecting)).await;
     loop {
-        let end = match connect_once(&opts, make_hello(), &inbound, acks, &events, &shutdown).await
-        {
+        let url = urls
+            .get(current)
+            .map_or(opts.relay_url.as_str(), String::as_str);
+        let hello = make_hello();
+        let end = match connect_once(&opts, url, hello, &inbound, acks, &events, &shutdown).await {
             Ok(end) => end,
             Err(e) => LinkEnd::Lost {
                 reason: format!("{e:#}"),
@@ -118,6 +124,8 @@ pub async fn run_link(
                 if healthy {
                     attempt = 0;
                 }
+                // The next attempt goes to the next instance (the same one when only one).
+                current = (current + 1) % urls.len().max(1);
                 reason
             }
         };
@@ -136,6 +144,15 @@ pub async fn run_link(
             _ = shutdown.cancelled() => return Ok(()),
         }
     }
+}
+
+/// The relay URLs of `--relay URL1,URL2`, in order.
+pub fn relay_urls(list: &str) -> Vec<String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// Exponential backoff with ±20% jitter, capped.
@@ -188,13 +205,14 @@ pub fn connect_url(relay_url: &str) -> String {
 
 async fn connect_once(
     opts: &LinkOptions,
+    relay_url: &str,
     hello: Hello,
     inbound: &mpsc::Sender<Inbound>,
     acks: &mut mpsc::Receiver<AgentMessage>,
     events: &mpsc::Sender<AgentEvent>,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<LinkEnd> {
-    let url = connect_url(&opts.relay_url);
+    let url = connect_url(relay_url);
     let config = WebSocketConfig::default()
         .max_message_size(Some(opts.max_frame_bytes))
         .max_frame_size(Some(opts.max_frame_bytes));

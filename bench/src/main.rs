@@ -67,6 +67,9 @@ struct Cli {
         default_value = "proxy,ack,ack-normal,bore"
     )]
     systems: Vec<String>,
+    /// PostgreSQL database for the `ack-pg` and `proxy-pg` systems (never printed).
+    #[arg(long, env = "HOOKRELAY_BENCH_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
     /// Directory holding the release `relay` and `agent` binaries (default: next to this one).
     #[arg(long)]
     bin_dir: Option<PathBuf>,
@@ -130,6 +133,7 @@ async fn main() -> anyhow::Result<()> {
         dir: procs::bin_dir(cli.bin_dir.clone())?,
         bore: procs::find_on_path("bore"),
         ack_concurrency: cli.ack_concurrency,
+        database_url: cli.database_url.clone(),
     };
     let mut systems = vec![System::Direct];
     for s in &cli.systems {
@@ -137,6 +141,8 @@ async fn main() -> anyhow::Result<()> {
             "proxy" => systems.push(System::Proxy),
             "ack" => systems.push(System::Ack),
             "ack-normal" => systems.push(System::AckNormal),
+            "ack-pg" => systems.push(System::AckPg),
+            "proxy-pg" => systems.push(System::ProxyPg),
             "bore" if bins.bore.is_some() => systems.push(System::Bore),
             "bore" => {
                 notes.push(

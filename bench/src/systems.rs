@@ -32,6 +32,12 @@ pub enum System {
     AckNormal,
     /// bore server + bore local (raw TCP tunnel).
     Bore,
+    /// As `Ack`, the relay's state in PostgreSQL (`--database-url`).
+    #[serde(rename = "ack-pg")]
+    AckPg,
+    /// As `Proxy`, the relay's state in PostgreSQL.
+    #[serde(rename = "proxy-pg")]
+    ProxyPg,
 }
 
 impl System {
@@ -43,7 +49,14 @@ impl System {
             System::Ack => "ack",
             System::AckNormal => "ack-normal",
             System::Bore => "bore",
+            System::AckPg => "ack-pg",
+            System::ProxyPg => "proxy-pg",
         }
+    }
+
+    /// Whether the relay keeps its state in PostgreSQL.
+    fn on_postgres(self) -> bool {
+        matches!(self, System::AckPg | System::ProxyPg)
     }
 }
 
@@ -56,6 +69,8 @@ pub struct Bins {
     pub bore: Option<PathBuf>,
     /// `--concurrency` for ack-mode agents (None: the agent's default).
     pub ack_concurrency: Option<usize>,
+    /// The PostgreSQL database of the `*-pg` systems.
+    pub database_url: Option<String>,
 }
 
 /// A started system.
@@ -85,7 +100,7 @@ pub async fn start(system: System, bins: &Bins, target: &Target) -> anyhow::Resu
             client: None,
             _dir: dir,
         },
-        System::Proxy | System::Ack | System::AckNormal => {
+        System::Proxy | System::Ack | System::AckNormal | System::AckPg | System::ProxyPg => {
             start_hookrelay(system, bins, target, dir).await?
         }
         System::Bore => start_bore(bins, target, dir).await?,
@@ -103,26 +118,45 @@ pub async fn start_relay(
     dir: &Path,
     extra: &[&str],
 ) -> anyhow::Result<(Proc, u16, String)> {
+    start_relay_on(bin_dir, dir, extra, None, "auto").await
+}
+
+/// As [`start_relay`], on the PostgreSQL database `database_url` when given, with source
+/// `okta` set to `mode` (the source's setting, not the agent's).
+pub async fn start_relay_on(
+    bin_dir: &Path,
+    dir: &Path,
+    extra: &[&str],
+    database_url: Option<&str>,
+    mode: &str,
+) -> anyhow::Result<(Proc, u16, String)> {
     let data = dir.join("relay");
-    let out = std::process::Command::new(bin_dir.join("relay"))
-        .args(["token", "create", "--source", "okta", "--data"])
-        .arg(&data)
-        .output()
-        .context("relay token create")?;
-    if !out.status.success() {
-        bail!(
-            "relay token create failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    let token = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let store: Vec<String> = match database_url {
+        Some(url) => vec!["--database-url".into(), url.into()],
+        None => vec!["--data".into(), data.display().to_string()],
+    };
+    let relay_cmd = |args: &[&str]| -> anyhow::Result<String> {
+        let out = std::process::Command::new(bin_dir.join("relay"))
+            .args(args)
+            .args(&store)
+            .output()
+            .with_context(|| format!("relay {}", args.join(" ")))?;
+        if !out.status.success() {
+            bail!(
+                "relay {} failed: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    };
+    let token = relay_cmd(&["token", "create", "--source", "okta"])?;
+    relay_cmd(&["source", "set", "okta", "--mode", mode])?;
     let port = free_port()?;
     let mut args: Vec<String> = vec![
         "serve".into(),
         "--listen".into(),
         format!("127.0.0.1:{port}"),
-        "--data".into(),
-        data.display().to_string(),
         // The operational limits guard a public relay; the benchmark measures raw capacity
         // (and connects thousands of idle agents to one source).
         "--rate-limit".into(),
@@ -132,6 +166,7 @@ pub async fn start_relay(
         "--max-agents-per-source".into(),
         "100000".into(),
     ];
+    args.extend(store.iter().cloned());
     args.extend(extra.iter().map(|a| a.to_string()));
     let relay = Proc::spawn(
         "relay",
@@ -154,28 +189,24 @@ async fn start_hookrelay(
     } else {
         &[]
     };
-    let mode = if system == System::Proxy {
+    let mode = if matches!(system, System::Proxy | System::ProxyPg) {
         "proxy"
     } else {
         "ack"
     };
-    let (relay, port, token) = start_relay(&bins.dir, dir.path(), extra).await?;
-    // The mode is the source's setting on the relay; an older relay without `source set
-    // --mode` took it from the agent's hello, so the same harness can measure either build.
-    let set = std::process::Command::new(bins.dir.join("relay"))
-        .args(["source", "set", "okta", "--mode", mode, "--data"])
-        .arg(dir.path().join("relay"))
-        .output()
-        .context("relay source set")?;
-    let agent_mode = if set.status.success() {
-        // `relay source set` acts on a running relay within a second: wait that long.
-        tokio::time::sleep(Duration::from_millis(1100)).await;
-        Vec::new()
+    let database_url = if system.on_postgres() {
+        Some(
+            bins.database_url
+                .as_deref()
+                .context("the -pg systems need --database-url")?,
+        )
     } else {
-        vec!["--mode".to_string(), mode.to_string()]
+        None
     };
+    let (relay, port, token) =
+        start_relay_on(&bins.dir, dir.path(), extra, database_url, mode).await?;
     let concurrency = match (system, bins.ack_concurrency) {
-        (System::Proxy, _) | (_, None) => Vec::new(),
+        (System::Proxy | System::ProxyPg, _) | (_, None) => Vec::new(),
         (_, Some(n)) => vec!["--concurrency".to_string(), n.to_string()],
     };
     let agent = Proc::spawn(
@@ -194,7 +225,6 @@ async fn start_hookrelay(
             "quiet".into(),
         ]
         .into_iter()
-        .chain(agent_mode)
         .chain(concurrency)
         .collect::<Vec<String>>(),
         &dir.path().join("agent.log"),

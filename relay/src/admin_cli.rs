@@ -1,13 +1,13 @@
 //! `relay token …` and `relay source …`: commands that act on the data directory of a
 //! (possibly running) relay.
 
-use crate::store::EmbeddedStore;
 use crate::store::Store;
+use crate::store::{EmbeddedStore, PostgresStore};
 use clap::Subcommand;
 use std::path::PathBuf;
 
-/// `relay source …`.
-/// The data directory of the relay these commands act on (a running relay's is fine).
+/// The store of the relay these commands act on (a running relay's is fine): its data
+/// directory, or the PostgreSQL database its instances share.
 #[derive(clap::Args)]
 pub struct DataDir {
     /// Data directory of the relay.
@@ -19,11 +19,23 @@ pub struct DataDir {
         default_value = "./relay-data"
     )]
     path: PathBuf,
+    /// PostgreSQL database of the relay's instances, postgres://USER:PASSWORD@HOST:PORT/DB
+    /// (instead of --data); every running instance sees the change within a second.
+    #[arg(
+        long,
+        value_name = "URL",
+        hide_env_values = true,
+        env = "HOOKRELAY_DATABASE_URL"
+    )]
+    database_url: Option<shared::Secret>,
 }
 
 impl DataDir {
-    fn open(&self) -> anyhow::Result<EmbeddedStore> {
-        EmbeddedStore::open_dir(&self.path)
+    fn open(&self) -> anyhow::Result<Box<dyn Store>> {
+        Ok(match &self.database_url {
+            Some(url) => Box::new(PostgresStore::open(url)?),
+            None => Box::new(EmbeddedStore::open_dir(&self.path)?),
+        })
     }
 }
 
@@ -167,7 +179,7 @@ pub fn source(cmd: SourceCommand) -> anyhow::Result<()> {
         }
         SourceCommand::List { data, json } => {
             let store = data.open()?;
-            let views = crate::admin::list(&store)?;
+            let views = crate::admin::list(store.as_ref())?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&views)?);
             } else {
@@ -184,7 +196,7 @@ pub fn token(cmd: TokenCommand) -> anyhow::Result<()> {
         TokenCommand::Create { data, source, name } => {
             validate_source(&source)?;
             let store = data.open()?;
-            let (_, secret) = crate::tokens::create(&store, &source, &name)?;
+            let (_, secret) = crate::tokens::create(store.as_ref(), &source, &name)?;
             println!("{secret}");
         }
         TokenCommand::List { data, json } => {

@@ -69,10 +69,15 @@ impl RelayError {
         match self {
             RelayError::RateLimited(_, secs) => Some(*secs),
             RelayError::Backlog(..) => Some(BACKLOG_RETRY_AFTER_SECS),
+            RelayError::StoreUnavailable => Some(STORE_RETRY_AFTER_SECS),
             _ => None,
         }
     }
 }
+
+/// `Retry-After` sent with a store-unavailable `503`: the store reconnects within a second
+/// once its database is back.
+pub const STORE_RETRY_AFTER_SECS: u64 = 1;
 
 /// `Retry-After` sent with a full-queue `503`.
 pub const BACKLOG_RETRY_AFTER_SECS: u64 = 30;

@@ -66,10 +66,12 @@ impl SourceHub {
         }
     }
 
-    /// Hands an agent's outcome to the waiting sender, if any.
-    pub fn complete(&self, id: EventId, outcome: DeliveryOutcome) {
-        if let Some(tx) = self.lock_waiters().remove(&id) {
-            let _ = tx.send(outcome);
+    /// Hands an agent's outcome to the waiting sender, if any; gives it back when no sender
+    /// of this instance waits for it (it may wait at another instance: [`crate::peers`]).
+    pub fn complete(&self, id: EventId, outcome: DeliveryOutcome) -> Option<DeliveryOutcome> {
+        match self.lock_waiters().remove(&id) {
+            Some(tx) => tx.send(outcome).err(),
+            None => Some(outcome),
         }
     }
 

@@ -141,13 +141,20 @@ async fn receive(
         append(state, source, event).await?;
         return Ok(StatusCode::OK.into_response());
     }
-    if hub.agents() == 0 {
+    // With a shared store the agents may be connected to other instances.
+    let peers = state.store.peers();
+    if hub.agents() == 0
+        && peers
+            .as_ref()
+            .is_none_or(|p| p.agents_elsewhere(source) == 0)
+    {
         return Err(RelayError::NoAgent(source.to_string()));
     }
     let deadline = settings.proxy_deadline(state.config.proxy_deadline);
     let waiter = hub.wait_for(id);
+    let remote = peers.map(|p| p.await_answer(id));
     append(state, source, event).await?;
-    match waiter.wait(deadline).await {
+    match crate::peers::first_answer(waiter, remote, deadline).await {
         Some(DeliveryOutcome::Answered { response, .. }) => Ok(proxied_answer(response)),
         Some(DeliveryOutcome::Failed { error, .. }) => {
             Err(RelayError::LocalFailed(error.to_string()))

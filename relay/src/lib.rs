@@ -12,6 +12,7 @@ pub mod ingress;
 pub mod limits;
 pub mod linger;
 pub mod metrics;
+pub mod peers;
 pub mod proxy;
 pub mod serve;
 pub mod session;

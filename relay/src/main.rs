@@ -50,6 +50,16 @@ struct ServeArgs {
         default_value = "./relay-data"
     )]
     data: PathBuf,
+    /// Keep all durable state in this PostgreSQL database instead of --data, so several
+    /// instances behind a load balancer are one relay: postgres://USER:PASSWORD@HOST:PORT/DB.
+    /// The schema is created and upgraded by the relay.
+    #[arg(
+        long,
+        value_name = "URL",
+        hide_env_values = true,
+        env = "HOOKRELAY_DATABASE_URL"
+    )]
+    database_url: Option<shared::Secret>,
     /// When a stored event counts as durable before its sender gets a 2xx: "full" (acknowledged
     /// events on disk, fsync per group commit, so a power cut loses none; proxied events
     /// written, since their answer is the delivery itself) or "normal" (in the OS: a relay
@@ -229,9 +239,16 @@ fn init_logs(format: &str) {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     init_logs(&args.log_format);
-    let _lock = EmbeddedStore::lock_dir(&args.data)?;
-    let sync: relay::store::SyncMode = args.sync.parse().map_err(anyhow::Error::msg)?;
-    let store = EmbeddedStore::open_dir_with(&args.data, sync)?;
+    let (store, _lock): (Arc<dyn relay::store::Store>, _) = match &args.database_url {
+        // Every instance on the database shares it: no directory lock.
+        Some(url) => (Arc::new(relay::store::PostgresStore::open(url)?), None),
+        None => {
+            let lock = EmbeddedStore::lock_dir(&args.data)?;
+            let sync: relay::store::SyncMode = args.sync.parse().map_err(anyhow::Error::msg)?;
+            let store = EmbeddedStore::open_dir_with(&args.data, sync)?;
+            (Arc::new(store), Some(lock))
+        }
+    };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;
@@ -290,7 +307,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         "http"
     };
     let shutdown = CancellationToken::new();
-    let handle = relay::spawn(listener, Arc::new(store), config, shutdown.clone())?;
+    let handle = relay::spawn(listener, store, config, shutdown.clone())?;
     if let Some(resolver) = resolver {
         tokio::spawn(reload_on_sighup(resolver));
     }
@@ -299,7 +316,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     // A plain line (not a log record) so scripts and tests can read the bound address.
     eprintln!("hookrelay relay listening on {scheme}://{}", handle.addr);
-    tracing::info!(addr = %handle.addr, data = %args.data.display(), "relay listening");
+    match &args.database_url {
+        Some(_) => tracing::info!(addr = %handle.addr, "relay listening (PostgreSQL store)"),
+        None => tracing::info!(addr = %handle.addr, data = %args.data.display(), "relay listening"),
+    }
     tokio::spawn(async move {
         shutdown_signal().await;
         tracing::info!("shutting down");

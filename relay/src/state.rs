@@ -34,6 +34,8 @@ pub struct RelayState {
     source_cache: Mutex<std::collections::HashMap<String, (std::time::Instant, Arc<SourceInfo>)>>,
     /// Tokens that live only in memory (the agent's embedded relay).
     memory_tokens: Mutex<Vec<(Vec<u8>, TokenInfo)>>,
+    /// The shared store's database was unreachable at the last check.
+    store_down: std::sync::atomic::AtomicBool,
 }
 
 impl RelayState {
@@ -54,6 +56,7 @@ impl RelayState {
             metrics: Metrics::default(),
             source_cache: Mutex::default(),
             memory_tokens: Mutex::default(),
+            store_down: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -98,8 +101,48 @@ impl RelayState {
             }
             Ok(None) => None,
             Err(err) => {
+                // The store is unreachable: the settings last read still hold (the sender
+                // then gets the store's 503, not a 404 for a source that exists).
                 tracing::error!(%err, "reading source settings failed");
-                None
+                let cache = self.source_cache.lock().unwrap_or_else(|p| p.into_inner());
+                cache.get(name).map(|(_, info)| info.clone())
+            }
+        }
+    }
+
+    /// Tells the other instances on a shared store how many agents this one has per source
+    /// (on every join and leave, and every second as a heartbeat).
+    pub fn publish_agents(&self) {
+        if let Some(peers) = self.store.peers() {
+            peers.publish_agents(self.hub.agent_counts());
+        }
+    }
+
+    /// Tells every connected agent when the shared store's database becomes unreachable or
+    /// reachable again (checked every second); their sessions stay open either way.
+    pub fn tell_store_health(&self) {
+        let Some(peers) = self.store.peers() else {
+            return;
+        };
+        use std::sync::atomic::Ordering;
+        let down = !peers.store_reachable();
+        if self.store_down.swap(down, Ordering::Relaxed) == down {
+            return;
+        }
+        let message = if down {
+            "the relay's database is unreachable: new webhooks are refused with 503 until it is \
+             back; this session stays open"
+        } else {
+            "the relay's database is reachable again"
+        };
+        tracing::warn!(message);
+        for (source, agents) in self.hub.agent_counts() {
+            if agents > 0 {
+                self.hub
+                    .source(&source)
+                    .notify(shared::RelayMessage::Notice {
+                        message: message.to_string(),
+                    });
             }
         }
     }

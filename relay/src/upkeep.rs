@@ -8,9 +8,14 @@ use std::sync::Arc;
 pub(crate) async fn run(state: Arc<RelayState>) {
     let mut prune = tokio::time::interval(state.config.prune_interval);
     let mut tokens = tokio::time::interval(state.config.token_check_interval);
+    let mut presence = tokio::time::interval(std::time::Duration::from_secs(1));
     loop {
         tokio::select! {
             _ = state.shutdown.cancelled() => return,
+            _ = presence.tick() => {
+                state.publish_agents();
+                state.tell_store_health();
+            }
             _ = prune.tick() => {
                 let store = state.store.clone();
                 let retention = state.config.retention;

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod browser;
 pub mod client;
 pub mod harness;
+pub mod postgres;
 pub mod process;
 pub mod proxy;
 pub mod target;

@@ -36,9 +36,11 @@ pub struct ListenArgs {
         default_value = "/okta-webhooks-endpoint"
     )]
     pub path: String,
-    /// Relay URL; without it an embedded relay runs on 127.0.0.1.
-    #[arg(long, env = "HOOKRELAY_RELAY")]
-    pub relay: Option<String>,
+    /// Relay URL; without it an embedded relay runs on 127.0.0.1. Several instances of one
+    /// relay (on one database): repeat it or separate them with commas, and the agent moves to
+    /// the next when one fails.
+    #[arg(long, env = "HOOKRELAY_RELAY", value_delimiter = ',')]
+    pub relay: Vec<String>,
     /// Agent token (from `relay token create`).
     #[arg(long, env = "HOOKRELAY_TOKEN", hide_env_values = true)]
     pub token: Option<shared::Secret>,
@@ -146,7 +148,11 @@ pub(crate) async fn run(data: &Option<PathBuf>, args: ListenArgs) -> anyhow::Res
         signals.cancel();
     });
     let saved = AgentConfig::load(&AgentConfig::default_path())?;
-    let relay = args.relay.clone().or(saved.relay);
+    let relay = if args.relay.is_empty() {
+        saved.relay
+    } else {
+        Some(args.relay.join(","))
+    };
     let token = args.token.clone().or(saved.token);
     let (relay_url, token, cursor_key, _embedded) = match relay {
         Some(url) => {

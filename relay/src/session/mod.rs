@@ -59,7 +59,10 @@ async fn run(state: Arc<RelayState>, socket: Socket) {
     };
     let span = tracing::info_span!("session", source = %hello.source, agent = %hello.agent_id);
     let _enter = span.enter();
-    let closing = match serve(&state, &hello, &mut sink, &mut stream).await {
+    let served = serve(&state, &hello, &mut sink, &mut stream).await;
+    // The agent is no longer counted here: other instances on the store learn it now.
+    state.publish_agents();
+    let closing = match served {
         Ok(()) => return,
         Err(c) => c,
     };
@@ -104,6 +107,7 @@ async fn serve(
         .hub
         .register_session(&joined.token_id, &state.shutdown);
     let notices = state.hub.source(source).subscribe();
+    state.publish_agents();
     for message in joined.notices {
         tracing::warn!(%message, "agent cursor does not match this relay's log");
         send(sink, &RelayMessage::Notice { message }).await?;
@@ -131,6 +135,7 @@ async fn serve(
         next: joined.next,
         notices,
         revoked: session.revoked.clone(),
+        read_failed: false,
     }
     .run(sink, stream)
     .await

@@ -37,26 +37,38 @@ pub(super) struct Pump<'a> {
     pub notices: broadcast::Receiver<shared::RelayMessage>,
     /// Cancelled when the token is revoked or the relay shuts down.
     pub revoked: CancellationToken,
+    /// Reading the log failed (the store is unreachable): the agent was told, and the read
+    /// is retried every [`READ_RETRY`] instead of ending the session.
+    pub read_failed: bool,
 }
+
+/// How often a failed log read is retried while the agent stays connected.
+const READ_RETRY: Duration = Duration::from_millis(500);
 
 /// Events sent and not yet acknowledged: their sequences, and their frames' sizes.
 #[derive(Default)]
 struct Window {
     seqs: InFlight,
-    sizes: HashMap<u64, usize>,
+    /// Frame size, and whether a sender waits for the answer, per sequence in flight.
+    sizes: HashMap<u64, (usize, bool)>,
     bytes: usize,
 }
 
 impl Window {
-    fn sent(&mut self, seq: u64, size: usize) {
+    fn sent(&mut self, seq: u64, size: usize, proxied: bool) {
         self.seqs.sent(seq);
-        self.sizes.insert(seq, size);
+        self.sizes.insert(seq, (size, proxied));
         self.bytes += size;
+    }
+
+    /// Whether the event in flight at `seq` has a sender waiting for its answer.
+    fn proxied(&self, seq: u64) -> bool {
+        self.sizes.get(&seq).is_some_and(|(_, p)| *p)
     }
 
     /// Marks `seq` acknowledged; returns the sequence all events up to which are.
     fn acked(&mut self, seq: u64) -> Option<u64> {
-        if let Some(size) = self.sizes.remove(&seq) {
+        if let Some((size, _)) = self.sizes.remove(&seq) {
             self.bytes -= size;
         }
         self.seqs.done(seq)
@@ -121,6 +133,7 @@ impl Pump<'_> {
         let mut heartbeat = tokio::time::interval(state.config.heartbeat_interval);
         heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let hub = state.hub.source(source);
+        let peers = store.peers();
 
         let result = loop {
             if let Err(closing) = self.fill(sink, &mut in_flight, window, head).await {
@@ -134,10 +147,17 @@ impl Pump<'_> {
                     last_seen = Instant::now();
                     match decode(frame, state.config.max_frame_bytes) {
                         Incoming::Ack { seq, id, outcome } => {
+                            let proxied = in_flight.proxied(seq);
                             if let Some(through) = in_flight.acked(seq) {
                                 cursor.advance(through);
                             }
-                            hub.complete(id, outcome);
+                            let unclaimed = hub.complete(id, outcome);
+                            // Its sender may wait at another instance on the same store.
+                            if let (true, Some(outcome), Some(peers)) =
+                                (proxied, unclaimed, peers.as_ref())
+                            {
+                                peers.forward_answer(id, &outcome);
+                            }
                         }
                         Incoming::Ignore => continue,
                         Incoming::Gone => break Ok(()),
@@ -166,6 +186,7 @@ impl Pump<'_> {
                     }
                 }
                 _ = tokio::time::sleep(CURSOR_FLUSH), if cursor.dirty() => {}
+                _ = tokio::time::sleep(READ_RETRY), if self.read_failed => {}
                 _ = self.revoked.cancelled() => {
                     break Err(if state.shutdown.is_cancelled() {
                         Closing::new(close::GOING_AWAY, "relay shutting down")
@@ -178,6 +199,24 @@ impl Pump<'_> {
         // The last acknowledgements are kept whatever ended the session.
         let _ = cursor.flush(store, self.hello, true);
         result
+    }
+
+    /// Keeps the session when the log cannot be read (a shared store's database is down):
+    /// the agent is told once, and the loop retries.
+    async fn read_failed(
+        &mut self,
+        sink: &mut Sink,
+        err: crate::store::StoreError,
+    ) -> Result<(), Closing> {
+        if !self.read_failed {
+            tracing::error!(%err, "reading the log failed; retrying");
+            self.read_failed = true;
+            let message = "the relay's store is unavailable: new webhooks are refused with 503 \
+                           and delivery resumes when it is back"
+                .into();
+            send(sink, &shared::RelayMessage::Notice { message }).await?;
+        }
+        Ok(())
     }
 
     /// Fills the window from the log; the whole batch goes out in as few writes as it fits.
@@ -193,9 +232,15 @@ impl Pump<'_> {
         let mut queued = false;
         'fill: while in_flight.has_room(window) && self.next <= head {
             let room = window - in_flight.seqs.len();
-            let batch = store
-                .read_after(source, self.next - 1, room)
-                .map_err(store_err)?;
+            let batch = match store.read_after(source, self.next - 1, room) {
+                Ok(batch) => batch,
+                Err(err) => return self.read_failed(sink, err).await,
+            };
+            if self.read_failed {
+                self.read_failed = false;
+                let message = "the relay's store is reachable again; delivery resumes".into();
+                send(sink, &shared::RelayMessage::Notice { message }).await?;
+            }
             if batch.is_empty() {
                 break;
             }
@@ -205,7 +250,7 @@ impl Pump<'_> {
                 }
                 self.next = ev.seq + 1;
                 let frame = ev.frame();
-                in_flight.sent(ev.seq, frame.len());
+                in_flight.sent(ev.seq, frame.len(), ev.proxied);
                 for message in ws::binary_messages(frame) {
                     sink.feed(message).await.map_err(send_failed)?;
                 }

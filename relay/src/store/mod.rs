@@ -1,13 +1,16 @@
 //! The relay's durable state behind one trait ([`Store`]): the event log, cursors, sources and
 //! their settings, tokens. [`embedded`] is the zero-setup store in a data directory: the event
 //! log's segment files ([`log`]: segments, the in-memory tail, Okta dedup) and the metadata in
-//! SQLite ([`sqlite`]).
+//! SQLite ([`sqlite`]). [`postgres`] keeps the same state in a PostgreSQL database shared
+//! by several relay instances.
 
 pub mod embedded;
 pub mod log;
+pub mod postgres;
 pub mod sqlite;
 
 pub use embedded::EmbeddedStore;
+pub use postgres::PostgresStore;
 
 use shared::{Event, Mode};
 use std::future::Future;
@@ -294,4 +297,8 @@ pub trait Store: Send + Sync + 'static {
     fn prune(&self, now_ms: u64, default: Retention) -> StoreResult<PruneReport>;
     /// Event count and body bytes of a source.
     fn stats(&self, source: &str) -> StoreResult<(u64, u64)>;
+    /// The other relay instances sharing this store, if it can be shared.
+    fn peers(&self) -> Option<Arc<dyn crate::peers::Peers>> {
+        None
+    }
 }

@@ -226,14 +226,23 @@ impl Writer {
                     let room = MAX_BATCH.saturating_sub(appends.len());
                     appends.extend(take_batch(&mut q.disk_appends, room));
                 }
+                // Cloned, not taken: until they are committed, `pending_cursor` still sees
+                // them (a reader never finds a cursor older than one it was just given).
                 let cursors = if with_disk {
-                    std::mem::take(&mut q.cursors)
+                    q.cursors.clone()
                 } else {
                     Cursors::default()
                 };
                 (appends, cursors)
             };
+            let taken = cursors.clone();
             engine.commit_and_publish(batch, cursors);
+            let mut q = self.lock();
+            for (key, seq) in taken {
+                if q.cursors.get(&key) == Some(&seq) {
+                    q.cursors.remove(&key);
+                }
+            }
         }
         self.last_commit_us
             .store(self.elapsed_us(), std::sync::atomic::Ordering::Relaxed);

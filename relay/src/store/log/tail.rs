@@ -11,11 +11,22 @@ const MAX_EVENTS: usize = 4096;
 const MAX_BYTES: usize = 8 * 1024 * 1024;
 /// Events larger than this are never kept: a session reads them from the log.
 const MAX_EVENT_BYTES: usize = 1024 * 1024;
+/// Most bytes kept by all sources' tails together: memory stays bounded whatever the number
+/// of sources. Past it, other sources' tails are dropped whole (their sessions read the log,
+/// as for any event the tail no longer holds) until a quarter of the budget is free again.
+pub(crate) const MAX_TOTAL_BYTES: usize = 64 * 1024 * 1024;
 
 /// Per-source tails. Each holds a contiguous run of sequences ending at the source's head.
 #[derive(Default)]
 pub(crate) struct Tails {
-    map: Mutex<HashMap<String, Tail>>,
+    map: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    tails: HashMap<String, Tail>,
+    /// Sum of every tail's `bytes`.
+    total: usize,
 }
 
 #[derive(Default)]
@@ -37,11 +48,13 @@ fn size_of(ev: &StoredEvent) -> usize {
 impl Tails {
     /// Appends freshly committed events of one source, in sequence order.
     pub(crate) fn push(&self, source: &str, committed: &[Arc<StoredEvent>]) {
-        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        let mut inner = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        let Inner { tails: map, total } = &mut *inner;
         let tail = match map.get_mut(source) {
             Some(t) => t,
             None => map.entry(source.to_string()).or_default(),
         };
+        let before = tail.bytes;
         for ev in committed {
             let size = size_of(ev);
             let contiguous = tail.events.back().is_none_or(|last| last.seq + 1 == ev.seq);
@@ -62,6 +75,37 @@ impl Tails {
                 }
             }
         }
+        *total = (*total + tail.bytes).saturating_sub(before);
+        if *total > MAX_TOTAL_BYTES {
+            let goal = MAX_TOTAL_BYTES / 4 * 3;
+            let victims: Vec<String> = map.keys().filter(|k| *k != source).cloned().collect();
+            for name in victims {
+                if *total <= goal {
+                    break;
+                }
+                if let Some(gone) = map.remove(&name) {
+                    *total = total.saturating_sub(gone.bytes);
+                }
+            }
+            if let Some(tail) = map.get_mut(source) {
+                while *total > goal && tail.events.len() > 1 {
+                    match tail.events.pop_front() {
+                        Some(old) => {
+                            let size = size_of(&old);
+                            tail.bytes -= size;
+                            *total = total.saturating_sub(size);
+                        }
+                        None => break,
+                    }
+                }
+            }
+        }
+    }
+
+    /// Bytes held by all tails together.
+    #[cfg(test)]
+    fn total(&self) -> usize {
+        self.map.lock().unwrap_or_else(|p| p.into_inner()).total
     }
 
     /// Up to `limit` events with sequence > `after`, or `None` when the tail does not reach
@@ -72,8 +116,8 @@ impl Tails {
         after: u64,
         limit: usize,
     ) -> Option<Vec<Arc<StoredEvent>>> {
-        let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        let tail = map.get(source)?;
+        let inner = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        let tail = inner.tails.get(source)?;
         let first = tail.events.front()?.seq;
         let last = tail.events.back()?.seq;
         if after + 1 < first {
@@ -88,10 +132,10 @@ impl Tails {
 
     /// Forgets a source's tail (its log changed under it, e.g. retention removed events).
     pub(crate) fn forget(&self, source: &str) {
-        self.map
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(source);
+        let mut inner = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(gone) = inner.tails.remove(source) {
+            inner.total = inner.total.saturating_sub(gone.bytes);
+        }
     }
 }
 
@@ -163,5 +207,34 @@ mod tests {
         let held = seqs(t.read_after("s", 20 - 8, 100)).expect("the newest are held");
         assert_eq!(held.last(), Some(&20));
         assert!(seqs(t.read_after("s", 0, 100)).is_none());
+    }
+
+    #[test]
+    fn all_sources_together_stay_within_the_global_bound() {
+        let t = Tails::default();
+        // Each source stays under its own bound; together they would hold far more.
+        let per_source = MAX_BYTES / (MAX_EVENT_BYTES / 2) - 1;
+        let sources = 2 * MAX_TOTAL_BYTES / MAX_BYTES;
+        for s in 0..sources {
+            let batch: Vec<_> = (1..=per_source as u64)
+                .map(|q| ev(q, MAX_EVENT_BYTES / 2))
+                .collect();
+            t.push(&format!("s{s}"), &batch);
+            assert!(
+                t.total() <= MAX_TOTAL_BYTES,
+                "{} after source {s}",
+                t.total()
+            );
+        }
+        // The newest source's tail is served; dropped ones fall back to the log.
+        let newest = format!("s{}", sources - 1);
+        assert_eq!(
+            seqs(t.read_after(&newest, per_source as u64 - 1, 10)),
+            Some(vec![per_source as u64])
+        );
+        let dropped = (0..sources - 1)
+            .filter(|s| t.read_after(&format!("s{s}"), 0, 10).is_none())
+            .count();
+        assert!(dropped >= sources / 2, "only {dropped} tails dropped");
     }
 }
