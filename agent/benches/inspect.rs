@@ -5,6 +5,7 @@
 //!    inspector, with the inspector and nobody watching, and with a page's live stream open.
 //!
 //! Run: `cargo bench -p agent --bench inspect`.
+//! Over 400 lines: one program measuring every figure the issue names, in one run.
 
 use agent::capture::CaptureStore;
 use agent::connection::LinkOptions;
