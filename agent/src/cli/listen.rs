@@ -27,8 +27,9 @@ pub enum Output {
 
 #[derive(clap::Args)]
 pub struct ListenArgs {
-    /// Local port (e.g. 1337) or URL (http:// or https://) to deliver to.
-    pub target: String,
+    /// Local port (e.g. 1337) or URL (http:// or https://) to deliver to (or `target` in
+    /// hookrelay.toml).
+    pub target: Option<String>,
     /// Path on the local service.
     #[arg(
         long,
@@ -110,10 +111,19 @@ pub struct ListenArgs {
     pub embedded_port: u16,
     #[command(flatten)]
     pub inspect: super::InspectArgs,
+    /// The project's settings file [default: ./hookrelay.toml when it exists]: target, path,
+    /// relay, source, on-down, okta-retry, routes, filters. Flags and environment variables
+    /// win over it.
+    #[arg(long, value_name = "FILE", env = "HOOKRELAY_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Which settings the command line or the environment gave (set by [`super::parse`]).
+    #[arg(skip)]
+    pub given: super::project::Given,
 }
 
 /// Runs `agent listen`.
 pub(crate) async fn run(data: &Option<PathBuf>, args: ListenArgs) -> anyhow::Result<()> {
+    let args = super::project::apply(args)?;
     let output = args.output.unwrap_or(if std::io::stdout().is_terminal() {
         Output::Tui
     } else {
@@ -125,7 +135,10 @@ pub(crate) async fn run(data: &Option<PathBuf>, args: ListenArgs) -> anyhow::Res
     } else {
         init_logs();
     }
-    let target = Target::parse(&args.target, &args.path)?;
+    let target_spec = args.target.as_deref().context(
+        "give the local port or URL to deliver to (e.g. `agent listen 1337`), or `target` in hookrelay.toml",
+    )?;
+    let target = Target::parse(target_spec, &args.path)?;
     let routes = args
         .routes
         .iter()

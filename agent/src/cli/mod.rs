@@ -6,6 +6,7 @@ mod export;
 mod inspect;
 mod listen;
 mod login;
+mod project;
 mod replay;
 mod support;
 mod trigger;
@@ -54,6 +55,28 @@ pub enum Command {
     Inspect(InspectCmd),
     /// Load exchanges from a HAR, JSON or NDJSON file (e.g. a teammate's export).
     Import(export::ImportArgs),
+}
+
+/// Parses the command line, noting which `listen` settings were given as flags or environment
+/// variables: those win over `hookrelay.toml`.
+pub fn parse() -> Cli {
+    parse_from(std::env::args_os()).unwrap_or_else(|e| e.exit())
+}
+
+/// [`parse`] over given arguments (the program name first).
+pub fn parse_from<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = Cli::command().try_get_matches_from(args)?;
+    let mut cli = Cli::from_arg_matches(&matches)?;
+    if let (Command::Listen(args), Some(("listen", sub))) = (&mut cli.command, matches.subcommand())
+    {
+        args.given = project::Given::from_matches(sub);
+    }
+    Ok(cli)
 }
 
 /// Runs one parsed command line.
