@@ -276,3 +276,40 @@ pub fn bin_path(name: &str) -> PathBuf {
     );
     path
 }
+
+/// An event to append to a store directly: a JSON `POST /x?a=1` with `body`, optionally
+/// carrying Okta's `eventId`.
+pub fn new_event(body: &str, okta_event_id: Option<&str>) -> relay::store::NewEvent {
+    relay::store::NewEvent {
+        event: shared::Event {
+            seq: 0,
+            id: shared::EventId::new(),
+            received_at_ms: relay::now_ms(),
+            duplicate: false,
+            proxied: false,
+            request: shared::HttpRequest {
+                method: "POST".into(),
+                path: "/x".into(),
+                query: Some("a=1".into()),
+                headers: vec![shared::Header::new("content-type", "application/json")],
+                body: shared::Blob::from(body.as_bytes()),
+            },
+        },
+        okta_event_id: okta_event_id.map(str::to_string),
+        okta_uuids: Vec::new(),
+        needs_disk: true,
+    }
+}
+
+/// Waits for `appends` and returns the sequences they got, sorted.
+pub async fn sorted_seqs(
+    appends: Vec<relay::store::BoxFuture<relay::store::StoreResult<relay::store::Appended>>>,
+) -> Vec<u64> {
+    let mut seqs: Vec<u64> = futures_util::future::join_all(appends)
+        .await
+        .into_iter()
+        .map(|r| r.expect("append").seq)
+        .collect();
+    seqs.sort_unstable();
+    seqs
+}

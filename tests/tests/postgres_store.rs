@@ -2,32 +2,9 @@
 //! database), a schema from a newer relay, an unreachable database, and recovery.
 
 use hookrelay_tests::postgres;
-use hookrelay_tests::with_timeout;
-use relay::store::{NewEvent, Store, StoreError};
-use shared::{Blob, Event, EventId, HttpRequest};
+use hookrelay_tests::{new_event as event, with_timeout};
+use relay::store::{Store, StoreError};
 use std::time::Duration;
-
-fn event(body: &str, okta_event_id: Option<&str>) -> NewEvent {
-    NewEvent {
-        event: Event {
-            seq: 0,
-            id: EventId::new(),
-            received_at_ms: relay::now_ms(),
-            duplicate: false,
-            proxied: false,
-            request: HttpRequest {
-                method: "POST".into(),
-                path: "/x".into(),
-                query: Some("a=1".into()),
-                headers: vec![shared::Header::new("content-type", "application/json")],
-                body: Blob::from(body.as_bytes()),
-            },
-        },
-        okta_event_id: okta_event_id.map(str::to_string),
-        okta_uuids: Vec::new(),
-        needs_disk: true,
-    }
-}
 
 #[tokio::test]
 async fn two_postgres_stores_on_one_database_number_one_log() {
@@ -42,12 +19,7 @@ async fn two_postgres_stores_on_one_database_number_one_log() {
                 store.append("m", event(&i.to_string(), None))
             })
             .collect();
-        let mut seqs: Vec<u64> = futures_util::future::join_all(appends)
-            .await
-            .into_iter()
-            .map(|r| r.expect("append").seq)
-            .collect();
-        seqs.sort_unstable();
+        let seqs = hookrelay_tests::sorted_seqs(appends).await;
         assert_eq!(seqs, (1..=100).collect::<Vec<_>>());
         // B's head follows A's commits too (NOTIFY), and both read one log.
         b_head

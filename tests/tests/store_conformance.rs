@@ -2,9 +2,10 @@
 //! must behave the same behind the `Store` trait. Each case runs against each store; the
 //! PostgreSQL cases get a fresh database on this process's throwaway cluster.
 
+use hookrelay_tests::new_event as event;
 use hookrelay_tests::postgres;
-use relay::store::{EmbeddedStore, NewEvent, Retention, SourceSettings, Store, TokenInfo};
-use shared::{Blob, Event, EventId, HttpRequest, Mode};
+use relay::store::{EmbeddedStore, Retention, SourceSettings, Store, TokenInfo};
+use shared::Mode;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,28 +29,6 @@ async fn pg() -> Subject {
     Subject {
         store: postgres::open_store(&url),
         _dir: None,
-    }
-}
-
-fn event(body: &str, okta_event_id: Option<&str>) -> NewEvent {
-    NewEvent {
-        event: Event {
-            seq: 0,
-            id: EventId::new(),
-            received_at_ms: relay::now_ms(),
-            duplicate: false,
-            proxied: false,
-            request: HttpRequest {
-                method: "POST".into(),
-                path: "/x".into(),
-                query: Some("a=1".into()),
-                headers: vec![shared::Header::new("content-type", "application/json")],
-                body: Blob::from(body.as_bytes()),
-            },
-        },
-        okta_event_id: okta_event_id.map(str::to_string),
-        okta_uuids: Vec::new(),
-        needs_disk: true,
     }
 }
 
@@ -120,12 +99,7 @@ async fn concurrent_appends_get_distinct_contiguous_sequences(s: Subject) {
     let appends: Vec<_> = (0..200)
         .map(|i| store.append("c", event(&i.to_string(), None)))
         .collect();
-    let mut seqs: Vec<u64> = futures_util::future::join_all(appends)
-        .await
-        .into_iter()
-        .map(|r| r.expect("append").seq)
-        .collect();
-    seqs.sort_unstable();
+    let seqs = hookrelay_tests::sorted_seqs(appends).await;
     assert_eq!(seqs, (1..=200).collect::<Vec<_>>());
     let read = store.read_after("c", 0, 1000).expect("read");
     assert_eq!(read.len(), 200);
