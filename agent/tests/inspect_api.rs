@@ -321,67 +321,90 @@ async fn the_live_stream_sends_new_rows() {
     .await
 }
 
+/// The rows in a stream's text, in the order they came.
+fn stream_rows(text: &str) -> Vec<Value> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .filter_map(|d| serde_json::from_str::<Value>(d).ok())
+        .filter(|v| v.get("id").is_some())
+        .collect()
+}
+
+/// The status classes of the rows `rows` carried for `c`, in order.
+fn classes_of(rows: &[Value], c: &agent::model::Capture) -> Vec<String> {
+    rows.iter()
+        .filter(|v| v["id"] == c.id.to_string())
+        .map(|v| v["status_class"].as_str().expect("class").to_string())
+        .collect()
+}
+
 #[tokio::test]
 async fn the_live_stream_completes_pending_rows() {
     within(async {
         let r = start(&[], None).await;
-        let reader = open_stream(&r, "Sentinel").await;
-        let pending = |name: &str| {
-            let mut c = okta_event(60, "user.lifecycle.create", name, 200);
-            let outcome = c.outcome.take().expect("outcome");
-            (c, outcome)
-        };
-        let delivered =
-            |c: &agent::model::Capture, outcome: shared::DeliveryOutcome| AgentEvent::Delivered {
-                id: c.id,
-                delivered_at_ms: 61,
-                answered_at_ms: 63,
-                outcome,
-            };
-        // Stored complete: reported back to back, shown as one finished row.
-        let (quick, quick_outcome) = pending("Quick Person");
-        r.events
-            .send(AgentEvent::Captured(Box::new(quick.clone())))
-            .await
-            .expect("send");
-        r.events
-            .send(delivered(&quick, quick_outcome))
-            .await
-            .expect("send");
-        // Slow: a pending row first, completed when its outcome comes.
-        let (slow, slow_outcome) = pending("Slow Person");
+        let whole = open_stream(&r, "Sentinel").await;
+        let first = open_stream(&r, "Slow Person").await;
+        let mut slow = okta_event(60, "user.lifecycle.create", "Slow Person", 200);
+        let outcome = slow.outcome.take().expect("outcome");
         r.events
             .send(AgentEvent::Captured(Box::new(slow.clone())))
             .await
             .expect("send");
+        // The page shows it pending as soon as it is captured...
+        let rows = stream_rows(&first.await.expect("reader"));
+        assert_eq!(classes_of(&rows, &slow), ["pending"]);
         r.events
             .send(AgentEvent::Notice("between".into()))
             .await
             .expect("send");
+        // ...and completes it when the outcome comes.
         r.events
-            .send(delivered(&slow, slow_outcome))
+            .send(AgentEvent::Delivered {
+                id: slow.id,
+                delivered_at_ms: 61,
+                answered_at_ms: 63,
+                outcome,
+            })
             .await
             .expect("send");
         let sentinel = okta_event(70, "user.lifecycle.create", "Sentinel", 200);
         r.events
-            .send(AgentEvent::Captured(Box::new(sentinel)))
+            .send(AgentEvent::Captured(Box::new(sentinel.clone())))
+            .await
+            .expect("send");
+        let rows = stream_rows(&whole.await.expect("reader"));
+        assert_eq!(classes_of(&rows, &slow), ["pending", "2xx"]);
+        assert_eq!(classes_of(&rows, &sentinel), ["2xx"]);
+    })
+    .await
+}
+
+#[tokio::test]
+async fn under_load_the_live_stream_sends_the_newest_rows_and_asks_for_a_reload() {
+    within(async {
+        let r = start(&[], None).await;
+        let reader = open_stream(&r, "Newest Person").await;
+        let burst: Vec<_> = (0..300)
+            .map(|n| okta_event(100 + n, "user.lifecycle.create", "Burst Person", 200))
+            .collect();
+        for c in &burst {
+            r.events
+                .send(AgentEvent::Captured(Box::new(c.clone())))
+                .await
+                .expect("send");
+        }
+        let newest = okta_event(500, "user.lifecycle.create", "Newest Person", 200);
+        r.events
+            .send(AgentEvent::Captured(Box::new(newest.clone())))
             .await
             .expect("send");
         let text = reader.await.expect("reader");
-        let rows: Vec<Value> = text
-            .lines()
-            .filter_map(|l| l.strip_prefix("data: "))
-            .filter_map(|d| serde_json::from_str::<Value>(d).ok())
-            .filter(|v| v.get("id").is_some())
-            .collect();
-        let of = |c: &agent::model::Capture| -> Vec<String> {
-            rows.iter()
-                .filter(|v| v["id"] == c.id.to_string())
-                .map(|v| v["status_class"].as_str().expect("class").to_string())
-                .collect()
-        };
-        assert_eq!(of(&quick), ["2xx"]);
-        assert_eq!(of(&slow), ["pending", "2xx"]);
+        let rows = stream_rows(&text);
+        // Gathered: far fewer rows than captures, the newest among them, and a reload for
+        // the rest.
+        assert!(rows.len() < burst.len() / 2, "{} rows", rows.len());
+        assert_eq!(classes_of(&rows, &newest), ["2xx"]);
+        assert!(text.contains("event: resync"), "{text}");
     })
     .await
 }

@@ -1,8 +1,10 @@
 //! The live list: listener events fanned out to every open page as server-sent events.
 //!
-//! [`tee`] sits between the listener and its output (TUI or lines) and copies each stored
-//! capture and outcome to the [`Hub`]. With no page open it only forwards: no JSON is built.
+//! [`tee`] sits between the listener and its output (TUI or lines) and copies stored captures
+//! and outcomes to the [`Hub`], gathered into rows by [`RowBatch`]. With no page open it only
+//! forwards: no JSON is built.
 
+use super::batch::RowBatch;
 use super::json;
 use super::server::AppState;
 use crate::capture::CaptureStore;
@@ -11,20 +13,22 @@ use crate::model::Capture;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::stream::Stream;
-use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::sync::{broadcast, mpsc};
+use tokio::time::{Duration, Instant};
 
 /// Messages a slow page may fall behind by before it is told to reload its list.
 const BACKLOG: usize = 1024;
-/// Pending captures remembered to complete their row when the outcome comes.
-const PENDING_LIMIT: usize = 4096;
+/// How often rows are sent to the pages at most: well within the 100 ms a new event may take
+/// to appear.
+const SEND_EVERY: Duration = Duration::from_millis(50);
+/// Most rows one send carries (a screenful); the rest the page loads by reloading its list.
+const ROWS_PER_SEND: usize = 25;
 
 /// One message to every page: an SSE event name and its JSON.
 #[derive(Clone, Debug)]
 pub struct Message {
-    /// `row` (a new or completed row).
+    /// `row` (a new or completed row) or `resync` (rows were left out: reload the list).
     pub event: &'static str,
     /// The row JSON.
     pub data: Arc<str>,
@@ -61,9 +65,12 @@ impl Hub {
     }
 }
 
-/// Forwards `rx` to the returned receiver, publishing rows to `hub` on the way. Outcomes of
-/// captures first shown as pending are completed from memory, or from `store` when the page
-/// opened after the capture.
+/// Forwards `rx` to the returned receiver, publishing rows to `hub` on the way.
+///
+/// Rows go out at most every [`SEND_EVERY`]: the first after a quiet spell at once, the rest
+/// gathered (a capture and its outcome become one row) and sent together, the newest
+/// [`ROWS_PER_SEND`] of them. When a send leaves rows out the pages are told to reload their
+/// list, so under load the delivery path pays for a bounded number of rows a second.
 pub fn tee(
     mut rx: mpsc::Receiver<AgentEvent>,
     hub: Hub,
@@ -71,92 +78,47 @@ pub fn tee(
 ) -> mpsc::Receiver<AgentEvent> {
     let (out_tx, out_rx) = mpsc::channel(rx.max_capacity());
     tokio::spawn(async move {
-        let mut pending: HashMap<shared::EventId, Capture> = HashMap::new();
-        let mut next = rx.recv().await;
-        while let Some(ev) = next.take() {
-            let mut after = None;
-            if hub.watchers() > 0 {
-                // The recorder reports a capture stored complete as `Captured` then `Delivered`
-                // back to back: publish it as one row, not a pending row and its completion.
-                let merged = match &ev {
-                    AgentEvent::Captured(c) if c.is_pending() => {
-                        after = rx.try_recv().ok();
-                        match &after {
-                            Some(done @ AgentEvent::Delivered { id, .. }) if *id == c.id => {
-                                complete_and_publish(&hub, (**c).clone(), done);
-                                true
-                            }
-                            _ => false,
-                        }
-                    }
-                    _ => false,
-                };
-                if !merged {
-                    publish(&hub, &store, &mut pending, &ev);
+        let mut batch = RowBatch::default();
+        let mut last_send = Instant::now() - SEND_EVERY;
+        loop {
+            let due = last_send + SEND_EVERY;
+            tokio::select! {
+                biased;
+                _ = tokio::time::sleep_until(due), if !batch.is_empty() => {
+                    send_rows(&hub, &mut batch);
+                    last_send = Instant::now();
                 }
-                if merged {
-                    // Both go on to the output; the lookahead is used up.
+                ev = rx.recv() => {
+                    let Some(ev) = ev else { break };
+                    if hub.watchers() > 0 {
+                        batch.note(&ev, &store);
+                    } else {
+                        batch.clear();
+                    }
+                    // The output may have gone (shutting down); keep the hub fed until the
+                    // listener stops.
                     let _ = out_tx.send(ev).await;
-                    if let Some(done) = after.take() {
-                        let _ = out_tx.send(done).await;
+                    if !batch.is_empty() && rx.is_empty() && Instant::now() >= due {
+                        send_rows(&hub, &mut batch);
+                        last_send = Instant::now();
                     }
-                    next = rx.recv().await;
-                    continue;
                 }
-            } else {
-                pending.clear();
             }
-            // The output may have gone (shutting down); keep the hub fed until the listener stops.
-            let _ = out_tx.send(ev).await;
-            // An event read ahead but not merged is handled like any other.
-            next = match after {
-                Some(e) => Some(e),
-                None => rx.recv().await,
-            };
         }
     });
     out_rx
 }
 
-/// Publishes `c` completed with the outcome in `delivered` (an [`AgentEvent::Delivered`]).
-fn complete_and_publish(hub: &Hub, mut c: Capture, delivered: &AgentEvent) {
-    if let AgentEvent::Delivered {
-        delivered_at_ms,
-        answered_at_ms,
-        outcome,
-        ..
-    } = delivered
-    {
-        c.delivered_at_ms = Some(*delivered_at_ms);
-        c.answered_at_ms = Some(*answered_at_ms);
-        c.outcome = Some(outcome.clone());
-        hub.publish_row(&c);
+fn send_rows(hub: &Hub, batch: &mut RowBatch) {
+    let taken = batch.take(ROWS_PER_SEND);
+    for c in &taken.rows {
+        hub.publish_row(c);
     }
-}
-
-fn publish(
-    hub: &Hub,
-    store: &CaptureStore,
-    pending: &mut HashMap<shared::EventId, Capture>,
-    ev: &AgentEvent,
-) {
-    match ev {
-        AgentEvent::Captured(c) => {
-            if c.is_pending() {
-                if pending.len() >= PENDING_LIMIT {
-                    pending.clear();
-                }
-                pending.insert(c.id, (**c).clone());
-            }
-            hub.publish_row(c);
-        }
-        AgentEvent::Delivered { id, .. } => {
-            let c = pending.remove(id).or_else(|| store.get(*id).ok().flatten());
-            if let Some(c) = c {
-                complete_and_publish(hub, c, ev);
-            }
-        }
-        _ => {}
+    if taken.skipped > 0 {
+        let _ = hub.tx.send(Message {
+            event: "resync",
+            data: Arc::from("{}"),
+        });
     }
 }
 

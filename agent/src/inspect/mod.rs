@@ -2,11 +2,12 @@
 //! list fed by the listener's events, replay and edit-and-replay.
 //!
 //! `server` binds and serves, `security` keeps other web pages out (Host, token, Origin),
-//! `api` answers `/api`, `live` streams new rows, `json` shapes captures for the page,
+//! `api` answers `/api`, `live` streams new rows (gathered by `batch`), `json` shapes captures for the page,
 //! `edit` checks an edited request, `assets` holds the page itself.
 
 mod api;
 mod assets;
+mod batch;
 mod edit;
 mod json;
 mod live;

@@ -136,6 +136,11 @@ function connectLive() {
   const source = new EventSource("/api/stream");
   source.addEventListener("ready", () => { live.textContent = "● live"; live.className = "live on"; });
   source.addEventListener("row", (e) => liveRow(JSON.parse(e.data)));
-  source.addEventListener("resync", () => loadList(false));
+  // Under load the stream carries only the newest rows and says `resync` for the rest: reload,
+  // at most once a second.
+  let resyncing = null;
+  source.addEventListener("resync", () => {
+    if (!resyncing) resyncing = setTimeout(() => { resyncing = null; loadList(false); }, 1000);
+  });
   source.onerror = () => { live.textContent = "○ reconnecting"; live.className = "live off"; };
 }
