@@ -365,6 +365,7 @@ mod tests {
             idle: Vec::new(),
             idle_bore: Vec::new(),
             large: Vec::new(),
+            instances: None,
             notes: Vec::new(),
         }
     }

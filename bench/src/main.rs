@@ -5,6 +5,7 @@ mod clock;
 mod goals;
 mod idle;
 mod idle_bore;
+mod instances;
 mod large;
 mod loadgen;
 mod matrix;
@@ -136,8 +137,10 @@ async fn main() -> anyhow::Result<()> {
         database_url: cli.database_url.clone(),
     };
     let mut systems = vec![System::Direct];
+    let mut pair = false;
     for s in &cli.systems {
         match s.as_str() {
+            "instances-pg" => pair = true,
             "proxy" => systems.push(System::Proxy),
             "ack" => systems.push(System::Ack),
             "ack-normal" => systems.push(System::AckNormal),
@@ -152,7 +155,10 @@ async fn main() -> anyhow::Result<()> {
                 skipped.bore = Some("bore not on PATH".into());
             }
             "direct" => {}
-            other => anyhow::bail!("unknown system {other:?} (proxy, ack, ack-normal, bore)"),
+            other => anyhow::bail!(
+                "unknown system {other:?} (proxy, ack, ack-normal, bore, ack-pg, proxy-pg, \
+                 instances-pg)"
+            ),
         }
     }
     let mut seen = std::collections::HashSet::new();
@@ -170,6 +176,11 @@ async fn main() -> anyhow::Result<()> {
     };
     let target = target::spawn(0).await?;
     let runs = matrix::run(&systems, &bins, &target, &settings, &payload).await?;
+    let instances = if pair {
+        Some(instances::run(&bins, &target, &settings, &payload).await?)
+    } else {
+        None
+    };
     for r in runs.iter().filter(|r| r.first_error.is_some()) {
         notes.push(format!(
             "round {} {} {} {}: first error: {}",
@@ -237,6 +248,7 @@ async fn main() -> anyhow::Result<()> {
         idle,
         idle_bore,
         large,
+        instances,
         notes,
     };
     report.goals = goals::evaluate(&report, &skipped);

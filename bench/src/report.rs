@@ -44,6 +44,8 @@ pub struct Report {
     pub idle_bore: Vec<BoreIdleResult>,
     /// Large bodies.
     pub large: Vec<LargeResult>,
+    /// Two relay instances on one PostgreSQL database (`instances-pg`).
+    pub instances: Option<crate::instances::PairResult>,
     /// Remarks (skipped parts and why).
     pub notes: Vec<String>,
 }
@@ -141,6 +143,9 @@ pub fn markdown(r: &Report) -> String {
         );
     }
     added_latency(&mut s, r);
+    if let Some(pair) = &r.instances {
+        crate::instances::markdown(&mut s, pair);
+    }
     idle_tables(&mut s, r);
     if !r.large.is_empty() {
         s.push_str("\n### Large bodies (one connection, sequential)\n\nGrowth is how far peak RSS rose above the RSS before the first body, in bodies: the copies of one body a process held at once.\n\n| system | body | sent | delivered | MB/s | server peak MiB | client peak MiB | server growth × body | client growth × body | errors |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");

@@ -205,30 +205,8 @@ async fn start_hookrelay(
     };
     let (relay, port, token) =
         start_relay_on(&bins.dir, dir.path(), extra, database_url, mode).await?;
-    let concurrency = match (system, bins.ack_concurrency) {
-        (System::Proxy | System::ProxyPg, _) | (_, None) => Vec::new(),
-        (_, Some(n)) => vec!["--concurrency".to_string(), n.to_string()],
-    };
-    let agent = Proc::spawn(
-        "agent",
-        &bins.dir.join("agent"),
-        &[
-            "--data".to_string(),
-            dir.path().join("agent").display().to_string(),
-            "listen".into(),
-            target.addr.port().to_string(),
-            "--relay".into(),
-            format!("http://127.0.0.1:{port}"),
-            "--token".into(),
-            token,
-            "--output".into(),
-            "quiet".into(),
-        ]
-        .into_iter()
-        .chain(concurrency)
-        .collect::<Vec<String>>(),
-        &dir.path().join("agent.log"),
-    )?;
+    let ack = !matches!(system, System::Proxy | System::ProxyPg);
+    let agent = spawn_agent(bins, &dir.path().join("agent"), port, &token, target, ack)?;
     Ok(Running {
         system,
         addr: SocketAddr::from(([127, 0, 0, 1], port)),
@@ -237,6 +215,42 @@ async fn start_hookrelay(
         client: Some(agent),
         _dir: dir,
     })
+}
+
+/// An agent (data in `data`, log next to it) delivering what the relay on `port` sends for
+/// `token` to `target`; `ack`: with the benchmark's `--ack-concurrency`, if any.
+pub fn spawn_agent(
+    bins: &Bins,
+    data: &Path,
+    port: u16,
+    token: &str,
+    target: &Target,
+    ack: bool,
+) -> anyhow::Result<Proc> {
+    let concurrency = match bins.ack_concurrency.filter(|_| ack) {
+        Some(n) => vec!["--concurrency".to_string(), n.to_string()],
+        None => Vec::new(),
+    };
+    Proc::spawn(
+        "agent",
+        &bins.dir.join("agent"),
+        &[
+            "--data".to_string(),
+            data.display().to_string(),
+            "listen".into(),
+            target.addr.port().to_string(),
+            "--relay".into(),
+            format!("http://127.0.0.1:{port}"),
+            "--token".into(),
+            token.to_string(),
+            "--output".into(),
+            "quiet".into(),
+        ]
+        .into_iter()
+        .chain(concurrency)
+        .collect::<Vec<String>>(),
+        &data.with_extension("log"),
+    )
 }
 
 /// The TCP port `bore server` takes control connections on (fixed in bore).
@@ -294,18 +308,33 @@ async fn start_bore(
 
 /// Posts probes until one reaches the target (the agent is connected), at most 20 s.
 async fn wait_ready(running: &mut Running, target: &Target) -> anyhow::Result<()> {
+    let mut procs: Vec<&mut Proc> = [&mut running.server, &mut running.client]
+        .into_iter()
+        .flatten()
+        .collect();
+    let name = running.system.name();
+    wait_through(running.addr, &running.path, &mut procs, target)
+        .await
+        .with_context(|| name.to_string())
+}
+
+/// Posts probes to `addr` until one reaches the target, at most 20 s, failing early if one
+/// of `procs` exits.
+pub async fn wait_through<P: std::borrow::BorrowMut<Proc>>(
+    addr: SocketAddr,
+    path: &str,
+    procs: &mut [P],
+    target: &Target,
+) -> anyhow::Result<()> {
     let start = Instant::now();
     while start.elapsed() < Duration::from_secs(20) {
-        for p in [&mut running.server, &mut running.client]
-            .into_iter()
-            .flatten()
-        {
-            p.check_alive()?;
+        for p in procs.iter_mut() {
+            p.borrow_mut().check_alive()?;
         }
         let before = target.stats.probes.load(Ordering::SeqCst);
         let _ = post_once(
-            running.addr,
-            &running.path,
+            addr,
+            path,
             &[(PROBE_HEADER, "1"), ("content-type", "application/json")],
             Bytes::from_static(b"{}"),
         )
@@ -318,5 +347,5 @@ async fn wait_ready(running: &mut Running, target: &Target) -> anyhow::Result<()
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
-    bail!("{} never delivered a probe", running.system.name())
+    bail!("no probe through {addr} reached the target")
 }

@@ -19,6 +19,9 @@ pub trait Peers: Send + Sync + 'static {
     fn agents_elsewhere(&self, source: &str) -> usize;
     /// This instance's connected agents per source changed (or is still the same: a heartbeat).
     fn publish_agents(&self, counts: Vec<(String, usize)>);
+    /// Woken when any instance revokes a token, so this one closes its sessions at once (the
+    /// periodic token check stays as the fallback).
+    fn revocations(&self) -> std::sync::Arc<tokio::sync::Notify>;
     /// Whether the shared database is reachable right now.
     fn store_reachable(&self) -> bool;
 }

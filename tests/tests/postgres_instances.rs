@@ -160,7 +160,16 @@ async fn a_proxied_answer_comes_back_byte_for_byte_through_another_instance() {
 #[tokio::test]
 async fn revoking_a_token_on_one_instance_closes_its_sessions_on_another_within_a_second() {
     with_timeout(async {
-        let (_url, relays) = instances(2, Mode::Ack).await;
+        // The periodic token check is far off: only the database's notification can close
+        // the session in time.
+        let url = postgres::database().await;
+        let mut config = test_config();
+        config.token_check_interval = Duration::from_secs(60);
+        let mut relays = Vec::new();
+        for _ in 0..2 {
+            relays.push(spawn_pg_relay(&url, config.clone()).await);
+        }
+        relays[0].set_mode("okta", Mode::Ack);
         let token = relays[0].token("okta");
         let target = spawn_target(Reply::default()).await;
         let mut agent = spawn_agent(agent_options(&relays[1].url, &token, &target.url()));
@@ -180,7 +189,7 @@ async fn revoking_a_token_on_one_instance_closes_its_sessions_on_another_within_
             .await;
         let elapsed = started.elapsed();
         assert!(format!("{ev:?}").contains("revoked"), "{ev:?}");
-        assert!(elapsed < Duration::from_millis(1500), "took {elapsed:?}");
+        assert!(elapsed < Duration::from_secs(1), "took {elapsed:?}");
     })
     .await;
 }

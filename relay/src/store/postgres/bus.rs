@@ -1,7 +1,8 @@
 //! What instances on one database tell each other, through `LISTEN`/`NOTIFY`: new heads
-//! (`"{seq}:{source}"`), forwarded proxy answers (the event id only: the answer itself waits
-//! in the `answers` table, since a notification carries at most 8,000 bytes) and presence
-//! changes. A slow poll of the heads covers the moments the listening connection is being
+//! (`"{seq}:{source}"`), forwarded proxy answers and presence changes. An answer small enough
+//! travels in its notification (`"{id}:{base64 frame}"`: one statement, nothing to collect);
+//! a larger one waits in the `answers` table and the notification carries its event id only,
+//! since a notification carries at most 8,000 bytes. A slow poll of the heads covers the moments the listening connection is being
 //! re-established, and the presence rows expire when an instance stops heartbeating.
 
 use super::queries::{self, backend};
@@ -12,6 +13,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::oneshot;
+use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::Notification;
 
 /// Heads committed by any instance.
@@ -20,6 +22,8 @@ pub const HEAD_CHANNEL: &str = "hookrelay_head";
 const ANSWER_CHANNEL: &str = "hookrelay_answer";
 /// An instance's connected agents changed.
 const PRESENCE_CHANNEL: &str = "hookrelay_presence";
+/// A token was revoked (the payload is its id).
+pub const TOKEN_CHANNEL: &str = "hookrelay_token";
 
 /// Heads are polled this often while notifications flow (a safety net only)…
 const POLL_LISTENING: Duration = Duration::from_secs(1);
@@ -29,6 +33,8 @@ const POLL_DEAF: Duration = Duration::from_millis(250);
 const HEARTBEAT: Duration = Duration::from_secs(1);
 /// …and stops counting this long after its last heartbeat (it was killed or cut off).
 const PRESENCE_TTL_MS: i64 = 3000;
+/// Longest notification payload an answer travels in (PostgreSQL's limit is 8,000 bytes).
+const INLINE_ANSWER_MAX: usize = 7900;
 /// Answers nobody collected (the sender gave up) are removed after this long.
 const ANSWER_TTL_MS: i64 = 60_000;
 
@@ -44,7 +50,7 @@ pub async fn listen(shared: Arc<Shared>) {
             Ok(client) => {
                 let setup = format!(
                     "SET synchronous_commit = off; LISTEN {HEAD_CHANNEL}; \
-                     LISTEN {ANSWER_CHANNEL}; LISTEN {PRESENCE_CHANNEL}"
+                     LISTEN {ANSWER_CHANNEL}; LISTEN {PRESENCE_CHANNEL}; LISTEN {TOKEN_CHANNEL}"
                 );
                 // Answers and presence are ephemeral: no need to wait for the disk.
                 if let Err(e) = client.batch_execute(&setup).await {
@@ -86,12 +92,23 @@ fn heard(shared: &Arc<Shared>, n: Notification) {
                 }
             }
         }
-        ANSWER_CHANNEL => {
-            let id = n.payload().to_string();
-            if shared.lock_waiting().contains_key(&id) {
-                tokio::spawn(collect_answer(shared.clone(), id));
+        ANSWER_CHANNEL => match n.payload().split_once(':') {
+            Some((id, frame)) => {
+                use base64::Engine as _;
+                let frame = base64::engine::general_purpose::STANDARD.decode(frame);
+                match frame {
+                    Ok(frame) => hand_over(shared, id, frame),
+                    Err(_) => tracing::warn!("a forwarded proxy answer does not decode"),
+                }
             }
-        }
+            None => {
+                let id = n.payload().to_string();
+                if shared.lock_waiting().contains_key(&id) {
+                    tokio::spawn(collect_answer(shared.clone(), id));
+                }
+            }
+        },
+        TOKEN_CHANNEL => shared.revoked.notify_one(),
         PRESENCE_CHANNEL if n.payload() != shared.instance => {
             let shared = shared.clone();
             tokio::spawn(async move { refresh_presence(&shared).await });
@@ -106,18 +123,25 @@ async fn collect_answer(shared: Arc<Shared>, id: String) {
         return;
     };
     let row = client
-        .query_opt("DELETE FROM answers WHERE id = $1 RETURNING frame", &[&id])
+        .query_typed(
+            "DELETE FROM answers WHERE id = $1 RETURNING frame",
+            &[(&id, Type::TEXT)],
+        )
         .await;
-    let frame: Vec<u8> = match row {
-        Ok(Some(row)) => row.get(0),
-        Ok(None) => return,
-        Err(e) => return tracing::warn!(err = %backend(e), "collecting a proxy answer failed"),
-    };
+    match row.map(|rows| rows.into_iter().next()) {
+        Ok(Some(row)) => hand_over(&shared, &id, row.get(0)),
+        Ok(None) => {}
+        Err(e) => tracing::warn!(err = %backend(e), "collecting a proxy answer failed"),
+    }
+}
+
+/// Gives a forwarded answer's frame to the sender waiting for event `id`, if still waiting.
+fn hand_over(shared: &Shared, id: &str, frame: Vec<u8>) {
     let decoded = shared::frame::decode_agent_binary(frame.into(), usize::MAX);
     let Ok(shared::AgentMessage::Ack { outcome, .. }) = decoded else {
         return tracing::warn!("a forwarded proxy answer does not decode");
     };
-    if let Some(tx) = shared.lock_waiting().remove(&id) {
+    if let Some(tx) = shared.lock_waiting().remove(id) {
         let _ = tx.send(outcome);
     }
 }
@@ -265,14 +289,27 @@ impl Peers for PgPeers {
             let Ok(client) = shared.bus().or_else(|_| shared.reader()) else {
                 return tracing::warn!("database unreachable; a proxy answer is lost");
             };
-            // One statement: the row and its notification commit together. The first answer
-            // wins, as with a local waiter.
-            let sql = format!(
-                "WITH ins AS (INSERT INTO answers(id, created_ms, frame) VALUES ($1, {DB_NOW_MS}, $2)
-                    ON CONFLICT DO NOTHING RETURNING id)
-                 SELECT pg_notify('{ANSWER_CHANNEL}', id) FROM ins"
-            );
-            if let Err(e) = client.execute(&sql, &[&id, &frame]).await {
+            use base64::Engine as _;
+            let inline = base64::engine::general_purpose::STANDARD.encode(&frame);
+            let sent = if id.len() + 1 + inline.len() <= INLINE_ANSWER_MAX {
+                let payload = format!("{id}:{inline}");
+                let sql = "SELECT pg_notify($1, $2)";
+                let params: [(&(dyn ToSql + Sync), Type); 2] =
+                    [(&ANSWER_CHANNEL, Type::TEXT), (&payload, Type::TEXT)];
+                client.query_typed(sql, &params).await
+            } else {
+                // One statement: the row and its notification commit together. The first
+                // answer wins, as with a local waiter.
+                let sql = format!(
+                    "WITH ins AS (INSERT INTO answers(id, created_ms, frame)
+                        VALUES ($1, {DB_NOW_MS}, $2) ON CONFLICT DO NOTHING RETURNING id)
+                     SELECT pg_notify('{ANSWER_CHANNEL}', id) FROM ins"
+                );
+                let params: [(&(dyn ToSql + Sync), Type); 2] =
+                    [(&id, Type::TEXT), (&frame, Type::BYTEA)];
+                client.query_typed(&sql, &params).await
+            };
+            if let Err(e) = sent {
                 tracing::warn!(err = %backend(e), "forwarding a proxy answer failed");
             }
         });
@@ -291,6 +328,10 @@ impl Peers for PgPeers {
             .get(source)
             .copied()
             .unwrap_or(0)
+    }
+
+    fn revocations(&self) -> Arc<tokio::sync::Notify> {
+        self.shared.revoked.clone()
     }
 
     fn store_reachable(&self) -> bool {

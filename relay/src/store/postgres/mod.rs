@@ -13,6 +13,7 @@
 //! calls those methods, so it never waits for itself. While the database is unreachable the
 //! methods fail at once (no connection to wait on) and a background task reconnects.
 
+mod append;
 mod bus;
 mod queries;
 mod schema;
@@ -23,6 +24,7 @@ mod writer;
 pub use schema::SCHEMA_VERSION;
 pub use target::Target;
 
+use super::log::Tails;
 use super::*;
 use bus::PgPeers;
 use state::lock;
@@ -155,11 +157,13 @@ async fn start(target: Target) -> anyhow::Result<Arc<Shared>> {
         reader: Mutex::new(Some(Arc::new(reader))),
         bus: Mutex::new(None),
         heads: Mutex::default(),
+        tails: Tails::default(),
         cursors: Mutex::default(),
         waiting: Mutex::default(),
         elsewhere: Mutex::default(),
         local_agents: Mutex::default(),
         presence_changed: tokio::sync::Notify::new(),
+        revoked: Arc::default(),
         listening: AtomicBool::new(false),
         last_attempt: Mutex::new(None),
     }))
@@ -232,8 +236,23 @@ impl Store for PostgresStore {
         after: u64,
         limit: usize,
     ) -> StoreResult<Vec<Arc<StoredEvent>>> {
-        let source = source.to_string();
-        self.query(move |c| async move { queries::read_after(&c, &source, after, limit).await })
+        // What this instance committed is in memory. The tail ends at this instance's last
+        // commit, which another instance's commits may have passed: the rest comes from the
+        // database, so an answer short of `limit` still reaches the head.
+        let mut events = self
+            .shared
+            .tails
+            .read_after(source, after, limit)
+            .unwrap_or_default();
+        let last = events.last().map_or(after, |e| e.seq);
+        if events.len() == limit || (!events.is_empty() && last >= self.shared.known_head(source)) {
+            return Ok(events);
+        }
+        let (name, more) = (source.to_string(), limit - events.len());
+        let rest =
+            self.query(move |c| async move { queries::read_after(&c, &name, last, more).await })?;
+        events.extend(rest);
+        Ok(events)
     }
 
     fn watch_head(&self, source: &str) -> StoreResult<watch::Receiver<u64>> {
@@ -331,7 +350,12 @@ impl Store for PostgresStore {
     }
 
     fn prune(&self, now_ms: u64, default: Retention) -> StoreResult<PruneReport> {
-        self.query(move |c| async move { queries::prune(&c, now_ms, default).await })
+        let report =
+            self.query(move |c| async move { queries::prune(&c, now_ms, default).await })?;
+        for (source, _) in &report.removed {
+            self.shared.tails.forget(source);
+        }
+        Ok(report)
     }
 
     fn stats(&self, source: &str) -> StoreResult<(u64, u64)> {

@@ -6,6 +6,7 @@ use crate::store::{
     StoredEvent, TokenInfo,
 };
 use std::sync::Arc;
+use tokio_postgres::types::Type;
 use tokio_postgres::{Client, Row};
 
 /// A driver error as a store error (never the password: see `target::redact`).
@@ -126,14 +127,15 @@ pub async fn read_after(
     after: u64,
     limit: usize,
 ) -> StoreResult<Vec<Arc<StoredEvent>>> {
+    // Typed parameters: one round trip, no statement to prepare and close.
     let rows = c
-        .query(
+        .query_typed(
             "SELECT e.frame FROM events e JOIN sources s ON s.id = e.source_id
              WHERE s.name = $1 AND e.seq > $2 ORDER BY e.seq LIMIT $3",
             &[
-                &source,
-                &(after.min(i64::MAX as u64) as i64),
-                &(limit as i64),
+                (&source, Type::TEXT),
+                (&(after.min(i64::MAX as u64) as i64), Type::INT8),
+                (&(limit as i64), Type::INT8),
             ],
         )
         .await
@@ -262,11 +264,19 @@ pub async fn tokens(c: &Client) -> StoreResult<Vec<TokenInfo>> {
 }
 
 pub async fn revoke_token(c: &Client, id: &str) -> StoreResult<bool> {
-    let n = c
-        .execute("DELETE FROM tokens WHERE id = $1", &[&id])
+    // Every instance hears of it at once and closes the token's sessions (see `bus`).
+    let rows = c
+        .query_typed(
+            &format!(
+                "WITH gone AS (DELETE FROM tokens WHERE id = $1 RETURNING id)
+                 SELECT pg_notify('{}', id) FROM gone",
+                super::bus::TOKEN_CHANNEL
+            ),
+            &[(&id, Type::TEXT)],
+        )
         .await
         .map_err(backend)?;
-    Ok(n > 0)
+    Ok(!rows.is_empty())
 }
 
 pub async fn stats(c: &Client, source: &str) -> StoreResult<(u64, u64)> {

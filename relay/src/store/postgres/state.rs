@@ -22,6 +22,9 @@ pub(crate) struct Shared {
     /// The listening connection, which also carries answers and presence.
     pub(super) bus: Mutex<Option<Arc<Client>>>,
     pub(super) heads: Mutex<HashMap<String, watch::Sender<u64>>>,
+    /// The newest events this instance committed, per source (globally capped): sessions
+    /// that keep up send them without reading them back.
+    pub(super) tails: crate::store::log::Tails,
     /// Acknowledgements not committed yet (they ride with the next group commit).
     pub(super) cursors: Mutex<Cursors>,
     /// Proxied senders of this instance waiting for an answer from another, by event id.
@@ -31,6 +34,8 @@ pub(crate) struct Shared {
     /// Agents per source on this instance, as last published.
     pub(super) local_agents: Mutex<Vec<(String, usize)>>,
     pub(super) presence_changed: tokio::sync::Notify,
+    /// Some instance revoked a token: sessions are checked now, not at the next poll.
+    pub(super) revoked: Arc<tokio::sync::Notify>,
     pub(super) listening: AtomicBool,
     /// When a query last tried to reopen the reading connection.
     pub(super) last_attempt: Mutex<Option<std::time::Instant>>,
@@ -94,6 +99,11 @@ impl Shared {
             *cur = (*cur).max(seq);
             moved
         });
+    }
+
+    /// The highest head heard of for `source` (0 when none yet).
+    pub(super) fn known_head(&self, source: &str) -> u64 {
+        lock(&self.heads).get(source).map_or(0, |tx| *tx.borrow())
     }
 
     pub(super) fn watched_sources(&self) -> Vec<String> {
