@@ -11,6 +11,7 @@ mod loadgen;
 mod matrix;
 mod procs;
 mod report;
+mod restart;
 mod stats;
 mod systems;
 mod target;
@@ -78,6 +79,13 @@ struct Cli {
     /// the agent's own default: one at a time, in order.
     #[arg(long)]
     ack_concurrency: Option<usize>,
+    /// Measure only relay restarts: on a data directory holding `--restart-events` retained
+    /// events against an empty one, `--rounds` times, alternating (start time and RSS).
+    #[arg(long)]
+    restart: bool,
+    /// Retained events for `--restart`.
+    #[arg(long, default_value_t = 100_000)]
+    restart_events: u64,
     /// Where the JSON results go.
     #[arg(long, default_value = "target/bench-results.json")]
     json: PathBuf,
@@ -116,6 +124,23 @@ async fn main() -> anyhow::Result<()> {
         cli.paced_secs = cli.paced_secs.min(1.5);
         cli.idle_agents.get_or_insert_with(|| vec![1000]);
         cli.idle_secs = cli.idle_secs.min(2.0);
+    }
+    if cli.restart {
+        let dir = procs::bin_dir(cli.bin_dir.clone())?;
+        let runs = restart::run(
+            &dir,
+            cli.restart_events,
+            cli.rounds.max(1),
+            &okta_payload()?,
+        )
+        .await?;
+        if let Some(parent) = cli.json.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(&cli.json, serde_json::to_vec_pretty(&runs)?)
+            .with_context(|| format!("writing {}", cli.json.display()))?;
+        print!("{}", restart::markdown(&runs));
+        return Ok(());
     }
     let mut idle_counts = cli
         .idle_agents

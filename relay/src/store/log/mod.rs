@@ -21,6 +21,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 pub(crate) use tail::Tails;
 
+/// Read buffer for recovery, which reads every segment once from start to end.
+const SCAN_BUFFER: usize = 256 * 1024;
+
 /// Most append handles kept open at once; a source beyond them reopens its file when it
 /// next receives an event.
 const MAX_OPEN_WRITERS: usize = 256;
@@ -48,7 +51,8 @@ pub struct EventLog {
 
 impl EventLog {
     /// Opens `dir` (created if needed), reading every segment back; records below a source's
-    /// `floor` (removed by retention) are skipped, and up to `keys_per_source` dedup keys kept.
+    /// `floor` (removed by retention) are skipped, and the newest events' dedup keys kept, as
+    /// many as hold `keys_per_source` keys.
     pub fn open(
         dir: &Path,
         floors: &HashMap<i64, u64>,
@@ -260,16 +264,24 @@ fn recover(dir: &Path, floor: u64, keys_wanted: usize) -> anyhow::Result<(Index,
     let mut index = Index::default();
     let mut found = Recovered::default();
     let mut keys: VecDeque<String> = VecDeque::new();
+    // Lines (single keys) in `keys`: the dedup window counts keys, and an Okta event has two
+    // or more, so only the newest events whose keys fill `keys_wanted` lines are kept.
+    let mut key_lines = 0usize;
+    let mut chunk = Vec::new();
     let count = names.len();
     for (i, (first_seq, path)) in names.into_iter().enumerate() {
         let newest = i + 1 == count;
-        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        let file = File::open(&path).with_context(|| format!("reading {}", path.display()))?;
+        let size = file.metadata()?.len() as usize;
+        let mut reader = io::BufReader::with_capacity(SCAN_BUFFER, file);
         let mut at = 0usize;
-        while at < bytes.len() {
-            let summary = match record::summarize(&bytes[at..]) {
+        while at < size {
+            let scanned = record::scan(&mut reader, &mut chunk)
+                .with_context(|| format!("reading {}", path.display()))?;
+            let summary = match scanned {
                 Ok(s) => s,
                 Err(bad) if newest => {
-                    tracing::warn!(file = %path.display(), at, dropped = bytes.len() - at, ?bad,
+                    tracing::warn!(file = %path.display(), at, dropped = size - at, ?bad,
                         "cutting a torn record off the end of the event log");
                     let f = std::fs::OpenOptions::new().write(true).open(&path)?;
                     f.set_len(at as u64)?;
@@ -302,11 +314,18 @@ fn recover(dir: &Path, floor: u64, keys_wanted: usize) -> anyhow::Result<(Index,
                 index.body_bytes += u64::from(summary.body_len);
             }
             if let Some(k) = summary.keys {
-                if keys.len() == keys_wanted {
-                    keys.pop_front();
-                }
                 if keys_wanted > 0 {
+                    key_lines += k.lines().count();
                     keys.push_back(k);
+                }
+                // Drop the oldest while the rest still hold `keys_wanted` keys.
+                while let Some(old) = keys.front() {
+                    let lines = old.lines().count();
+                    if key_lines - lines < keys_wanted {
+                        break;
+                    }
+                    key_lines -= lines;
+                    keys.pop_front();
                 }
             }
             at += summary.len;

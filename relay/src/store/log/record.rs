@@ -72,26 +72,86 @@ pub(super) enum Bad {
 }
 
 /// Reads the record at the start of `buf`.
+#[cfg(test)]
 pub(super) fn summarize(buf: &[u8]) -> Result<Summary, Bad> {
-    let (payload, len) = payload(buf)?;
-    if payload.len() < FIXED {
-        return Err(Bad::Corrupt("record shorter than its fixed fields"));
+    let mut chunk = Vec::new();
+    scan(&mut &buf[..], &mut chunk).expect("reading a slice cannot fail")
+}
+
+/// Bytes of a record's frame checksummed at a time while scanning.
+const SCAN_CHUNK: usize = 64 * 1024;
+
+/// Reads the next record from `from` and checks it, holding at most [`SCAN_CHUNK`] bytes of
+/// it at once (`chunk` is reused between calls): recovery reads every retained event, and
+/// reading a whole segment into memory would leave the relay tens of megabytes bigger after a
+/// restart. The outer error is a failed read; the inner one what is wrong with the record.
+pub(super) fn scan(
+    from: &mut impl std::io::Read,
+    chunk: &mut Vec<u8>,
+) -> std::io::Result<Result<Summary, Bad>> {
+    let mut prefix = [0u8; PREFIX];
+    if !read_all(from, &mut prefix)? {
+        return Ok(Err(Bad::Short));
     }
-    let seq = u64::from_le_bytes(payload[0..8].try_into().expect("8 bytes"));
-    let received_at_ms = u64::from_le_bytes(payload[8..16].try_into().expect("8 bytes"));
-    let body_len = u32::from_le_bytes(payload[16..20].try_into().expect("4 bytes"));
-    let keys_len = u32::from_le_bytes(payload[20..24].try_into().expect("4 bytes")) as usize;
-    let keys = payload
-        .get(FIXED..FIXED + keys_len)
-        .ok_or(Bad::Corrupt("dedup keys run past the record"))?;
-    let keys = std::str::from_utf8(keys).map_err(|_| Bad::Corrupt("dedup keys are not UTF-8"))?;
-    Ok(Summary {
-        seq,
-        received_at_ms,
-        body_len,
-        keys: (!keys.is_empty()).then(|| keys.to_string()),
-        len,
-    })
+    let len = u32::from_le_bytes(prefix[0..4].try_into().expect("4 bytes")) as usize;
+    let crc = u32::from_le_bytes(prefix[4..8].try_into().expect("4 bytes"));
+    if len > MAX_PAYLOAD {
+        return Ok(Err(Bad::Corrupt("record length is implausible")));
+    }
+    let mut hasher = crc32fast::Hasher::new();
+    let mut fixed = [0u8; FIXED];
+    let head = &mut fixed[..len.min(FIXED)];
+    if !read_all(from, head)? {
+        return Ok(Err(Bad::Short));
+    }
+    hasher.update(head);
+    let keys_len = u32::from_le_bytes(fixed[20..24].try_into().expect("4 bytes")) as usize;
+    let rest = len.saturating_sub(FIXED);
+    let mut keys = vec![0u8; keys_len.min(rest)];
+    if !read_all(from, &mut keys)? {
+        return Ok(Err(Bad::Short));
+    }
+    hasher.update(&keys);
+    let mut left = rest - keys.len();
+    chunk.resize(SCAN_CHUNK.min(left.max(1)), 0);
+    while left > 0 {
+        let part = &mut chunk[..SCAN_CHUNK.min(left)];
+        if !read_all(from, part)? {
+            return Ok(Err(Bad::Short));
+        }
+        hasher.update(part);
+        left -= part.len();
+    }
+    if hasher.finalize() != crc {
+        return Ok(Err(Bad::Corrupt("checksum mismatch")));
+    }
+    if len < FIXED {
+        return Ok(Err(Bad::Corrupt("record shorter than its fixed fields")));
+    }
+    if keys_len > rest {
+        return Ok(Err(Bad::Corrupt("dedup keys run past the record")));
+    }
+    let keys = String::from_utf8(keys).map_err(|_| Bad::Corrupt("dedup keys are not UTF-8"));
+    let keys = match keys {
+        Ok(k) => k,
+        Err(bad) => return Ok(Err(bad)),
+    };
+    Ok(Ok(Summary {
+        seq: u64::from_le_bytes(fixed[0..8].try_into().expect("8 bytes")),
+        received_at_ms: u64::from_le_bytes(fixed[8..16].try_into().expect("8 bytes")),
+        body_len: u32::from_le_bytes(fixed[16..20].try_into().expect("4 bytes")),
+        keys: (!keys.is_empty()).then_some(keys),
+        len: PREFIX + len,
+    }))
+}
+
+/// Fills `buf`; false when the input ends first (a record cut short).
+fn read_all(from: &mut impl std::io::Read, buf: &mut [u8]) -> std::io::Result<bool> {
+    match from.read_exact(buf) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 /// Decodes the event of the record at the start of `buf` (a buffer holding exactly whole
