@@ -36,13 +36,15 @@ pub enum AgentEvent {
     Started {
         /// The local target URL (path included).
         target: String,
-        /// The source.
+        /// The sources, as given (`okta`, `okta,github` or `*`).
         source: String,
     },
     /// The link to the relay changed.
     State(ConnState),
-    /// The relay accepted the hello.
+    /// The relay accepted the hello: one per source.
     Welcome {
+        /// The source.
+        source: String,
         /// Events waiting at the relay for this agent when it (re)connected.
         backlog: u64,
         /// The newest sequence in the source's log.

@@ -30,7 +30,13 @@ pub async fn print_linked(
     inspect_url: Option<String>,
 ) {
     let mut pending: HashMap<EventId, Capture> = HashMap::new();
+    // Listening on several sources, every event line says its source.
+    let mut tagged = false;
     while let Some(ev) = rx.recv().await {
+        if let AgentEvent::Started { source, .. } = &ev {
+            tagged = shared::SourceList::parse(source).is_ok_and(|s| s.is_several());
+        }
+        let link = inspect_url.as_deref();
         let line = match (&ev, kind) {
             (_, Plain::Quiet) => continue,
             (AgentEvent::Captured(c), _) if c.is_pending() => {
@@ -51,9 +57,9 @@ pub async fn print_linked(
                 };
                 c.outcome = Some(outcome.clone());
                 c.answered_at_ms = Some(*answered_at_ms);
-                capture_line(kind, &c, inspect_url.as_deref())
+                capture_line(kind, &c, link, tagged)
             }
-            (AgentEvent::Captured(c), _) => capture_line(kind, c, inspect_url.as_deref()),
+            (AgentEvent::Captured(c), _) => capture_line(kind, c, link, tagged),
             (other, Plain::Json) => state_json(other).to_string(),
             (other, _) => {
                 let mut err = std::io::stderr().lock();
@@ -67,17 +73,36 @@ pub async fn print_linked(
     }
 }
 
-fn capture_line(kind: Plain, c: &Capture, inspect_url: Option<&str>) -> String {
+fn capture_line(kind: Plain, c: &Capture, inspect_url: Option<&str>, tagged: bool) -> String {
     let link = inspect_url.map(|base| crate::inspect::event_link(base, c.id));
-    match (kind, link) {
-        (Plain::Json, None) => capture_json(c).to_string(),
-        (Plain::Json, Some(link)) => {
-            let mut v = capture_json(c);
+    if kind == Plain::Json {
+        let mut v = capture_json(c);
+        if let Some(link) = link {
             v["link"] = serde_json::Value::String(link);
-            v.to_string()
         }
-        (_, None) => compact_line(c),
-        (_, Some(link)) => format!("{}  {link}", compact_line(c)),
+        if tagged {
+            v["source"] = serde_json::Value::String(c.source.clone());
+        }
+        return v.to_string();
+    }
+    let line = if tagged {
+        tagged_line(c)
+    } else {
+        compact_line(c)
+    };
+    match link {
+        None => line,
+        Some(link) => format!("{line}  {link}"),
+    }
+}
+
+/// [`compact_line`] with the event's source after the time, for an agent listening on several
+/// sources: `12:03:04.120 [github] POST /hooks → 200 3.2ms`.
+pub fn tagged_line(c: &Capture) -> String {
+    let line = compact_line(c);
+    match line.split_once(' ') {
+        Some((time, rest)) => format!("{time} [{}] {rest}", c.source),
+        None => line,
     }
 }
 
@@ -262,12 +287,13 @@ fn state_json(ev: &AgentEvent) -> serde_json::Value {
             }
         },
         AgentEvent::Welcome {
+            source,
             backlog,
             head_seq,
             public_url,
             mode,
         } => serde_json::json!({
-            "type": "welcome", "backlog": backlog, "head_seq": head_seq,
+            "type": "welcome", "source": source, "backlog": backlog, "head_seq": head_seq,
             "public_url": public_url, "mode": mode
         }),
         AgentEvent::Notice(m) => serde_json::json!({"type": "notice", "message": m}),
@@ -296,15 +322,32 @@ mod tests {
             .target("")
             .build();
         let link = format!("http://127.0.0.1:4040/events/{}", c.id);
-        let line = capture_line(Plain::Compact, &c, Some("http://127.0.0.1:4040"));
+        let line = capture_line(Plain::Compact, &c, Some("http://127.0.0.1:4040"), false);
         assert!(line.ends_with(&format!("  {link}")), "{line}");
         let json: serde_json::Value = serde_json::from_str(&capture_line(
             Plain::Json,
             &c,
             Some("http://127.0.0.1:4040/"),
+            false,
         ))
         .expect("json");
         assert_eq!(json["link"], link.as_str());
-        assert!(!capture_line(Plain::Compact, &c, None).contains("4040"));
+        assert!(!capture_line(Plain::Compact, &c, None, false).contains("4040"));
+    }
+
+    #[test]
+    fn several_sources_tag_each_line_with_its_source() {
+        let mut c = crate::capture_builder::CaptureBuilder::event(1)
+            .target("")
+            .build();
+        c.source = "github".into();
+        let plain = capture_line(Plain::Compact, &c, None, false);
+        assert!(!plain.contains("[github]"), "{plain}");
+        let tagged = capture_line(Plain::Compact, &c, None, true);
+        let (time, rest) = plain.split_once(' ').expect("time");
+        assert_eq!(tagged, format!("{time} [github] {rest}"));
+        let json: serde_json::Value =
+            serde_json::from_str(&capture_line(Plain::Json, &c, None, true)).expect("json");
+        assert_eq!(json["source"], "github");
     }
 }

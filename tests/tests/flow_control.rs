@@ -4,7 +4,7 @@
 use futures_util::{SinkExt, StreamExt};
 use hookrelay_tests::auth::{connect_with_hello, hello_value};
 use hookrelay_tests::*;
-use shared::frame::{decode_relay_binary, encode_ack};
+use shared::frame::{decode_relay_binary, encode_source_ack};
 use shared::{DeliveryOutcome, HttpResponse, RelayMessage};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -63,9 +63,11 @@ async fn large_events_wait_for_acks_instead_of_filling_the_window() {
             },
             1,
         );
-        ws.send(Message::Binary(encode_ack(seq, id, &outcome).into()))
-            .await
-            .expect("ack");
+        ws.send(Message::Binary(
+            encode_source_ack("okta", seq, id, &outcome).into(),
+        ))
+        .await
+        .expect("ack");
         let third = loop {
             if let Message::Binary(frame) = ws.next().await.expect("open").expect("frame") {
                 break decode_relay_binary(frame, usize::MAX).expect("event");
