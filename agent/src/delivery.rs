@@ -39,7 +39,7 @@ pub(crate) async fn deliver_one(
     ev: Event,
 ) -> Done {
     let delivered_at = now_ms();
-    let target = crate::rules::route_for(&opts.routes, &ev.request)
+    let target = crate::rules::route_for(&opts.routes, source, &ev.request)
         .map(|r| &r.target)
         .unwrap_or(&opts.target);
     let filtered = crate::rules::failed_filter(&opts.filters, &ev.request);
@@ -130,7 +130,7 @@ async fn retry_once(
     ev: &Event,
 ) {
     let delivered_at = now_ms();
-    let target_url = crate::rules::route_for(&opts.routes, &ev.request)
+    let target_url = crate::rules::route_for(&opts.routes, source, &ev.request)
         .map(|r| &r.target)
         .unwrap_or(&opts.target)
         .url_for(&ev.request);

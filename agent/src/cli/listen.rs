@@ -100,8 +100,8 @@ pub struct ListenArgs {
     #[arg(long, env = "HOOKRELAY_OKTA_RETRY")]
     pub okta_retry: bool,
     /// Route events by kind, first match wins, the rest to TARGET: PATTERN=TARGET where
-    /// PATTERN is an Okta event type glob (user.lifecycle.*), an inline hook (inline:registration)
-    /// or a path suffix (/github/*), and TARGET a path (/users), a port (4000/groups) or a URL.
+    /// PATTERN is an Okta event type glob (user.lifecycle.*), an inline hook (inline:registration),
+    /// a source (source:github, with several --source) or a path suffix (/github/*), and TARGET a path (/users), a port (4000/groups) or a URL.
     /// A batch goes to a route only when all its event types match. Repeatable.
     #[arg(long = "route", value_name = "PATTERN=TARGET")]
     pub routes: Vec<String>,
