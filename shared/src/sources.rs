@@ -20,7 +20,7 @@ pub enum SourceError {
     EmptyEntry(String),
     /// A name with characters a source name may not have, or too long.
     #[error(
-        "{0:?} is not a source name: names are 1-64 characters of a-z, A-Z, 0-9, '-', '_' or '.'"
+        "{0:?} is not a source name: source names are 1-64 characters of a-z, A-Z, 0-9, '-', '_' or '.'"
     )]
     BadName(String),
     /// `*` beside names.

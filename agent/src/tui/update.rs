@@ -95,21 +95,26 @@ fn on_net(state: &mut AppState, ev: AgentEvent) -> Option<Effect> {
     match ev {
         AgentEvent::Started { target, source } => {
             state.target = target;
-            state.source = source;
+            state.set_source(source);
         }
         AgentEvent::State(conn) => {
             state.conn = conn;
             state.conn_changed_ms = state.now_ms;
         }
         AgentEvent::Welcome {
+            source,
             backlog,
             public_url,
             mode,
             ..
         } => {
-            state.backlog = Some(backlog);
-            state.public_url = public_url;
             state.mode = mode;
+            if state.tagged {
+                state.welcomed(source, public_url, backlog);
+            } else {
+                state.backlog = Some(backlog);
+                state.public_url = public_url;
+            }
         }
         AgentEvent::Captured(c) => {
             let reload = state.detail.as_ref().is_some_and(|d| d.id == c.id);
