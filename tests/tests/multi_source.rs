@@ -126,6 +126,18 @@ async fn a_restarted_agent_resumes_each_source_from_its_own_cursor() {
         captures(&mut agent, 3).await;
         agent.stop().await;
 
+        // The history names each event's source too.
+        let out = Command::new(bin_path("agent"))
+            .arg("--data")
+            .arg(dir.path())
+            .arg("events")
+            .output()
+            .await
+            .expect("agent events");
+        let lines = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(lines.matches("[okta]").count(), 1, "{lines}");
+        assert_eq!(lines.matches("[github]").count(), 2, "{lines}");
+
         // While the agent is away each source logs more, a different number each.
         post(&relay, "okta", "okta-2").await;
         post(&relay, "okta", "okta-3").await;
