@@ -70,6 +70,8 @@ pub enum AgentEvent {
     /// The local service refused (or could not be reached): acknowledged events wait for it,
     /// unacknowledged, and are delivered in order once it answers.
     LocalDown {
+        /// The source whose events wait (each source is held on its own).
+        source: String,
         /// Events waiting for the service.
         waiting: usize,
         /// Delay before the next try, in ms.
@@ -79,6 +81,8 @@ pub enum AgentEvent {
     },
     /// The local service answered again; the held events go out now.
     LocalBack {
+        /// The source whose events go out again.
+        source: String,
         /// Events still to deliver.
         waiting: usize,
     },

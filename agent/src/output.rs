@@ -60,10 +60,10 @@ pub async fn print_linked(
                 capture_line(kind, &c, link, tagged)
             }
             (AgentEvent::Captured(c), _) => capture_line(kind, c, link, tagged),
-            (other, Plain::Json) => state_json(other).to_string(),
+            (other, Plain::Json) => state_json(other, tagged).to_string(),
             (other, _) => {
                 let mut err = std::io::stderr().lock();
-                let _ = writeln!(err, "{}", state_text(other));
+                let _ = writeln!(err, "{}", state_text(other, tagged));
                 continue;
             }
         };
@@ -218,7 +218,15 @@ pub fn capture_json(c: &Capture) -> serde_json::Value {
     })
 }
 
-fn state_text(ev: &AgentEvent) -> String {
+/// `tagged`: listening on several sources, a held source is named.
+fn state_text(ev: &AgentEvent, tagged: bool) -> String {
+    let of = |source: &str| {
+        if tagged {
+            format!(" ({source})")
+        } else {
+            String::new()
+        }
+    };
     match ev {
         AgentEvent::Started { target, source } => {
             format!("hookrelay: delivering source {source} to {target}")
@@ -250,21 +258,36 @@ fn state_text(ev: &AgentEvent) -> String {
         }
         AgentEvent::Notice(m) => format!("hookrelay: relay notice: {m}"),
         AgentEvent::LocalDown {
+            source,
             waiting,
             next_in_ms,
             reason,
         } => format!(
-            "hookrelay: local service down · {waiting} waiting · next try in {} ({reason})",
+            "hookrelay: local service down{} · {waiting} waiting · next try in {} ({reason})",
+            of(source),
             crate::events::secs(*next_in_ms)
         ),
-        AgentEvent::LocalBack { waiting } => {
-            format!("hookrelay: local service back · delivering {waiting} held event(s)")
+        AgentEvent::LocalBack { source, waiting } => {
+            format!(
+                "hookrelay: local service back{} · delivering {waiting} held event(s)",
+                of(source)
+            )
         }
         AgentEvent::Captured(_) | AgentEvent::Delivered { .. } => String::new(),
     }
 }
 
-fn state_json(ev: &AgentEvent) -> serde_json::Value {
+fn state_json(ev: &AgentEvent, tagged: bool) -> serde_json::Value {
+    let mut v = state_json_untagged(ev);
+    if let (true, AgentEvent::LocalDown { source, .. } | AgentEvent::LocalBack { source, .. }) =
+        (tagged, ev)
+    {
+        v["source"] = source.clone().into();
+    }
+    v
+}
+
+fn state_json_untagged(ev: &AgentEvent) -> serde_json::Value {
     match ev {
         AgentEvent::Started { target, source } => serde_json::json!({
             "type": "started", "target": target, "source": source
@@ -301,11 +324,12 @@ fn state_json(ev: &AgentEvent) -> serde_json::Value {
             waiting,
             next_in_ms,
             reason,
+            ..
         } => serde_json::json!({
             "type": "local", "state": "down", "waiting": waiting,
             "next_in_ms": next_in_ms, "reason": reason
         }),
-        AgentEvent::LocalBack { waiting } => {
+        AgentEvent::LocalBack { waiting, .. } => {
             serde_json::json!({"type": "local", "state": "up", "waiting": waiting})
         }
         AgentEvent::Captured(_) | AgentEvent::Delivered { .. } => serde_json::Value::Null,
@@ -333,6 +357,23 @@ mod tests {
         .expect("json");
         assert_eq!(json["link"], link.as_str());
         assert!(!capture_line(Plain::Compact, &c, None, false).contains("4040"));
+    }
+
+    #[test]
+    fn a_held_source_is_named_when_there_are_several() {
+        let down = AgentEvent::LocalDown {
+            source: "github".into(),
+            waiting: 2,
+            next_in_ms: 2000,
+            reason: "refused".into(),
+        };
+        assert_eq!(
+            state_text(&down, true),
+            "hookrelay: local service down (github) · 2 waiting · next try in 2 s (refused)"
+        );
+        assert!(!state_text(&down, false).contains("github"));
+        assert_eq!(state_json(&down, true)["source"], "github");
+        assert!(state_json(&down, false).get("source").is_none());
     }
 
     #[test]

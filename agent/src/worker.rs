@@ -173,6 +173,7 @@ pub(crate) async fn deliver_loop(
                 lanes.requeue(*ev);
                 let _ = events
                     .send(AgentEvent::LocalDown {
+                        source: source.clone(),
                         waiting: lanes.ordered_count(),
                         next_in_ms: delay.as_millis() as u64,
                         reason,
@@ -191,6 +192,7 @@ pub(crate) async fn deliver_loop(
         if outcome.response().is_some() && hold.answered() {
             let _ = events
                 .send(AgentEvent::LocalBack {
+                    source: source.clone(),
                     waiting: lanes.ordered_count(),
                 })
                 .await;

@@ -219,7 +219,7 @@ async fn a_source_whose_service_is_down_does_not_hold_up_the_other() {
         welcomed(&mut agent, &["okta", "github"]).await;
         post(&relay, "github", "github-1").await;
         agent
-            .wait_for(|e| matches!(e, AgentEvent::LocalDown { .. }))
+            .wait_for(|e| matches!(e, AgentEvent::LocalDown { source, .. } if source == "github"))
             .await;
         post(&relay, "github", "github-2").await;
         for i in 1..=5 {
@@ -229,6 +229,9 @@ async fn a_source_whose_service_is_down_does_not_hold_up_the_other() {
         assert_eq!(got, ["okta-1", "okta-2", "okta-3", "okta-4", "okta-5"]);
         github.start_again().await;
         assert_eq!(bodies(&mut github, 2).await, ["github-1", "github-2"]);
+        agent
+            .wait_for(|e| matches!(e, AgentEvent::LocalBack { source, .. } if source == "github"))
+            .await;
     })
     .await;
 }

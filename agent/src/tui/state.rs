@@ -110,6 +110,8 @@ pub struct AppState {
     pub backlog: Option<u64>,
     /// The local service is down: (events waiting, next try in ms, when that was reported).
     pub local_down: Option<(usize, u64, u64)>,
+    /// With several sources: the source whose service is down.
+    pub down_source: Option<String>,
     /// Header totals.
     pub counters: Counters,
     /// The event list.
@@ -167,6 +169,7 @@ impl AppState {
             conn_changed_ms: 0,
             backlog: None,
             local_down: None,
+            down_source: None,
             counters: Counters::default(),
             rows: RowRing::new(capacity),
             selected: 0,

@@ -162,11 +162,21 @@ fn on_net(state: &mut AppState, ev: AgentEvent) -> Option<Effect> {
         }
         AgentEvent::Notice(text) => state.notice = Some(text),
         AgentEvent::LocalDown {
+            source,
             waiting,
             next_in_ms,
             ..
-        } => state.local_down = Some((waiting, next_in_ms, state.now_ms)),
-        AgentEvent::LocalBack { .. } => state.local_down = None,
+        } => {
+            state.local_down = Some((waiting, next_in_ms, state.now_ms));
+            state.down_source = Some(source).filter(|_| state.tagged);
+        }
+        AgentEvent::LocalBack { source, .. } => {
+            // With several sources, another source's recovery leaves this one's hold shown.
+            if state.down_source.as_ref().is_none_or(|s| *s == source) {
+                state.local_down = None;
+                state.down_source = None;
+            }
+        }
     }
     None
 }
