@@ -284,7 +284,7 @@ async fn throughput(watch: Watch) -> (f64, f64) {
     let shutdown = CancellationToken::new();
     let relay = agent::embedded::start(
         0,
-        "okta",
+        &shared::SourceList::one("okta"),
         &relay::store::SourceSettings {
             mode: Mode::Ack,
             ..Default::default()
@@ -341,7 +341,7 @@ async fn throughput(watch: Watch) -> (f64, f64) {
             ..LinkOptions::default()
         },
         token: relay.token.clone(),
-        source: "okta".into(),
+        sources: shared::SourceList::one("okta"),
         target: Target::parse(&port.to_string(), "/okta-webhooks-endpoint").expect("target"),
         deliver: DeliverOptions::default(),
         window: 64,
@@ -352,7 +352,7 @@ async fn throughput(watch: Watch) -> (f64, f64) {
         okta_retry: false,
         routes: Vec::new(),
         filters: Vec::new(),
-        cursor_key: "bench".into(),
+        relay_key: "bench".into(),
     };
     let listening = tokio::spawn(listen(opts, store, tx, shutdown.clone()));
     connected.notified().await;

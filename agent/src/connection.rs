@@ -1,4 +1,5 @@
-//! The websocket link to the relay: hello with the last acked sequence, events in, acks out,
+//! The websocket link to the relay: hello with the last acked sequence per source, events in
+//! (tagged with the source the relay's lane frames name), acks out,
 //! heartbeats, and reconnects with exponential backoff and jitter.
 
 use crate::events::{AgentEvent, ConnState};
@@ -50,17 +51,33 @@ impl Default for LinkOptions {
     }
 }
 
-/// A relay frame for the delivery worker.
+/// A relay frame for the delivery worker of its source.
 pub enum Inbound {
     /// An event to deliver.
-    Event(Event),
+    Event {
+        /// Its source.
+        source: String,
+        /// The event.
+        event: Event,
+    },
     /// The relay answered a verification challenge.
     Verification {
+        /// The source it came to.
+        source: String,
         /// When.
         at_ms: u64,
         /// The challenge.
         challenge: String,
     },
+}
+
+impl Inbound {
+    /// The source the frame belongs to.
+    pub fn source(&self) -> &str {
+        match self {
+            Inbound::Event { source, .. } | Inbound::Verification { source, .. } => source,
+        }
+    }
 }
 
 /// The relay refused this agent for good.
@@ -232,6 +249,9 @@ async fn connect_once(
     sink.flush().await.context("sending hello")?;
 
     let mut healthy = false;
+    // The sources welcomed on this link, and the one the events now arriving belong to.
+    let mut welcomed: Vec<String> = Vec::new();
+    let mut lane: Option<String> = None;
     let mut last_seen = Instant::now();
     let mut heartbeat = tokio::time::interval(opts.heartbeat_interval);
     heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -264,21 +284,30 @@ async fn connect_once(
                     }
                 };
                 match msg {
-                    RelayMessage::Welcome { backlog, head_seq, public_url, mode, .. } => {
+                    RelayMessage::Welcome { source, backlog, head_seq, public_url, mode, .. } => {
+                        tracing::info!(%source, %public_url, backlog, "connected to relay");
+                        if !healthy {
+                            let _ = events.send(AgentEvent::State(ConnState::Connected { since_ms: now_ms() })).await;
+                        }
                         healthy = true;
-                        tracing::info!(%public_url, backlog, "connected to relay");
-                        let _ = events.send(AgentEvent::State(ConnState::Connected { since_ms: now_ms() })).await;
-                        let _ = events.send(AgentEvent::Welcome { backlog, head_seq, public_url, mode }).await;
+                        welcomed.push(source.clone());
+                        let _ = events.send(AgentEvent::Welcome { source, backlog, head_seq, public_url, mode }).await;
                     }
+                    RelayMessage::Lane { source } => lane = Some(source),
                     RelayMessage::Event(event) => {
-                        if inbound.send(Inbound::Event(event)).await.is_err() {
+                        // A relay that names no lane serves the one source it welcomed.
+                        let Some(source) = lane.clone().or_else(|| (welcomed.len() == 1).then(|| welcomed[0].clone())) else {
+                            tracing::warn!(seq = event.seq, "ignoring an event sent before its source was named");
+                            continue;
+                        };
+                        if inbound.send(Inbound::Event { source, event }).await.is_err() {
                             // The worker has stopped: its last acks still go out.
                             flush_acks(&mut sink, acks).await;
                             return Ok(LinkEnd::Shutdown);
                         }
                     }
-                    RelayMessage::Verification { at_ms, challenge } => {
-                        let _ = inbound.send(Inbound::Verification { at_ms, challenge }).await;
+                    RelayMessage::Verification { source, at_ms, challenge } => {
+                        let _ = inbound.send(Inbound::Verification { source, at_ms, challenge }).await;
                     }
                     RelayMessage::Notice { message } => {
                         let _ = events.send(AgentEvent::Notice(message)).await;

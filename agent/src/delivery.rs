@@ -33,12 +33,13 @@ pub(crate) enum Done {
 /// completed. A held event is not recorded as delivered, so a restart delivers it again.
 pub(crate) async fn deliver_one(
     opts: &ListenOptions,
+    source: &str,
     recorder: &Recorder,
     deliverer: &Deliverer,
     ev: Event,
 ) -> Done {
     let delivered_at = now_ms();
-    let target = crate::rules::route_for(&opts.routes, &ev.request)
+    let target = crate::rules::route_for(&opts.routes, source, &ev.request)
         .map(|r| &r.target)
         .unwrap_or(&opts.target);
     let filtered = crate::rules::failed_filter(&opts.filters, &ev.request);
@@ -51,7 +52,7 @@ pub(crate) async fn deliver_one(
             proxied: false,
             request: ev.request.clone(),
         },
-        source: opts.source.clone(),
+        source: source.to_string(),
         kind: CaptureKind::Event,
         delivered_at_ms: Some(delivered_at),
         answered_at_ms: None,
@@ -100,7 +101,7 @@ pub(crate) async fn deliver_one(
     };
     recorder.record(record).await;
     if opts.okta_retry && !ev.proxied && okta_would_retry(&outcome) {
-        retry_once(opts, recorder, deliverer, &ev).await;
+        retry_once(opts, source, recorder, deliverer, &ev).await;
     }
     Done::Finished {
         seq: ev.seq,
@@ -121,9 +122,15 @@ fn okta_would_retry(outcome: &DeliveryOutcome) -> bool {
 /// `--okta-retry`: the same request once more, as Okta sends it, recorded as its own capture
 /// marked as a redelivery of the first (`duplicate`, `replay_of`: shown `[duplicate] [replay]`). The first outcome is the
 /// one acknowledged; the retry is for the developer to see how the handler copes.
-async fn retry_once(opts: &ListenOptions, recorder: &Recorder, deliverer: &Deliverer, ev: &Event) {
+async fn retry_once(
+    opts: &ListenOptions,
+    source: &str,
+    recorder: &Recorder,
+    deliverer: &Deliverer,
+    ev: &Event,
+) {
     let delivered_at = now_ms();
-    let target_url = crate::rules::route_for(&opts.routes, &ev.request)
+    let target_url = crate::rules::route_for(&opts.routes, source, &ev.request)
         .map(|r| &r.target)
         .unwrap_or(&opts.target)
         .url_for(&ev.request);
@@ -137,7 +144,7 @@ async fn retry_once(opts: &ListenOptions, recorder: &Recorder, deliverer: &Deliv
             proxied: false,
             request: ev.request.clone(),
         },
-        source: opts.source.clone(),
+        source: source.to_string(),
         kind: CaptureKind::Event,
         delivered_at_ms: Some(delivered_at),
         answered_at_ms: Some(now_ms()),

@@ -10,11 +10,14 @@ use tokio_util::sync::CancellationToken;
 /// First port tried; the next free one is used when it is taken.
 pub const DEFAULT_PORT: u16 = 8787;
 
+/// The source `*` creates on an embedded relay (its store starts empty).
+pub const DEFAULT_SOURCE: &str = "okta";
+
 /// A running embedded relay.
 pub struct Embedded {
     /// `http://127.0.0.1:PORT`.
     pub url: String,
-    /// An in-memory token for `source`.
+    /// An in-memory token for its sources.
     pub token: shared::Secret,
     /// The relay.
     pub handle: relay::RelayHandle,
@@ -24,10 +27,11 @@ pub struct Embedded {
 }
 
 /// Starts a relay on 127.0.0.1 (port `first_port` or the next free one; 0 for any) with a
-/// temporary store, `source` with `settings`, and an in-memory token for it.
+/// temporary store, each of `sources` with `settings` (for `*`: the default source, `okta`),
+/// and an in-memory token for them (for `*`: for every source).
 pub async fn start(
     first_port: u16,
-    source: &str,
+    sources: &shared::SourceList,
     settings: &relay::store::SourceSettings,
     config: relay::Config,
     shutdown: CancellationToken,
@@ -39,8 +43,14 @@ pub async fn start(
         .context("creating a temporary directory for the embedded relay")?;
     let store = EmbeddedStore::open_dir(dir.path())?;
     let handle = relay::spawn(listener, Arc::new(store), config, shutdown)?;
-    handle.state.set_settings(source, settings)?;
-    let token = handle.state.add_memory_token(source)?;
+    let created = match sources {
+        shared::SourceList::All => vec![DEFAULT_SOURCE.to_string()],
+        shared::SourceList::Named(names) => names.clone(),
+    };
+    for source in &created {
+        handle.state.set_settings(source, settings)?;
+    }
+    let token = handle.state.add_memory_token(&sources.to_string())?;
     Ok(Embedded {
         url: format!("http://{}", handle.addr),
         token: token.into(),

@@ -36,13 +36,15 @@ pub enum AgentEvent {
     Started {
         /// The local target URL (path included).
         target: String,
-        /// The source.
+        /// The sources, as given (`okta`, `okta,github` or `*`).
         source: String,
     },
     /// The link to the relay changed.
     State(ConnState),
-    /// The relay accepted the hello.
+    /// The relay accepted the hello: one per source.
     Welcome {
+        /// The source.
+        source: String,
         /// Events waiting at the relay for this agent when it (re)connected.
         backlog: u64,
         /// The newest sequence in the source's log.
@@ -68,6 +70,8 @@ pub enum AgentEvent {
     /// The local service refused (or could not be reached): acknowledged events wait for it,
     /// unacknowledged, and are delivered in order once it answers.
     LocalDown {
+        /// The source whose events wait (each source is held on its own).
+        source: String,
         /// Events waiting for the service.
         waiting: usize,
         /// Delay before the next try, in ms.
@@ -77,6 +81,8 @@ pub enum AgentEvent {
     },
     /// The local service answered again; the held events go out now.
     LocalBack {
+        /// The source whose events go out again.
+        source: String,
         /// Events still to deliver.
         waiting: usize,
     },

@@ -12,6 +12,7 @@ pub mod connection;
 pub mod deliver;
 pub mod delivery;
 pub mod dial;
+pub(crate) mod dispatch;
 pub mod editor;
 pub mod embedded;
 pub mod events;

@@ -1,21 +1,23 @@
-//! `agent listen`: keep the relay link up and deliver every event to the local service, once,
-//! recording each exchange. Acknowledged events are delivered in sequence order, `concurrency`
+//! `agent listen`: keep the relay link up and deliver every event of each source to the local
+//! service, once, recording each exchange. Acknowledged events are delivered in sequence order, `concurrency`
 //! at a time (1 by default); proxied events — a sender waits for each answer — are delivered at
 //! once beside them. The cursor only moves over events that are all done.
 
 use crate::capture::CaptureStore;
 use crate::connection::{run_link, LinkOptions};
 use crate::deliver::DeliverOptions;
+use crate::dispatch::dispatch;
 use crate::events::AgentEvent;
 use crate::hold::OnDown;
 use crate::model::{Capture, CaptureKind};
 use crate::recorder::Recorder;
 use crate::target::Target;
-use crate::worker::{deliver_loop, DRAIN_GRACE};
+use crate::worker::DRAIN_GRACE;
 use shared::{
     Blob, DeliveryOutcome, EventId, Header, Hello, HttpRequest, HttpResponse, Secret, Since,
     PROTOCOL_VERSION,
 };
+use std::collections::BTreeMap;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -31,8 +33,8 @@ pub struct ListenOptions {
     pub link: LinkOptions,
     /// Agent token.
     pub token: Secret,
-    /// Source to listen on.
-    pub source: String,
+    /// Sources to listen on: one, several, or `*`.
+    pub sources: shared::SourceList,
     /// Where events go.
     pub target: Target,
     /// Delivery behaviour.
@@ -46,8 +48,9 @@ pub struct ListenOptions {
     pub since: Option<Since>,
     /// Skip delivering Okta redeliveries.
     pub drop_duplicates: bool,
-    /// Key under which the last acked sequence is remembered (relay identity).
-    pub cursor_key: String,
+    /// The relay's identity in the capture store: each source's last acked sequence is kept
+    /// under [`ListenOptions::cursor_key`].
+    pub relay_key: String,
     /// What acknowledged events do while the local service refuses connections.
     pub on_down: OnDown,
     /// Deliver once more, marked as a retry, when the answer is a 5xx or takes over 3 s.
@@ -56,6 +59,28 @@ pub struct ListenOptions {
     pub routes: Vec<crate::rules::Route>,
     /// `--filter`s: an event failing any is acked, recorded as filtered and not delivered.
     pub filters: Vec<crate::rules::Filter>,
+}
+
+impl ListenOptions {
+    /// The key `source`'s cursor is kept under: `{relay_key}#{source}`.
+    pub fn cursor_key(&self, source: &str) -> String {
+        format!("{}#{source}", self.relay_key)
+    }
+
+    /// The hello's cursors: the last acked sequence of each source listened on that this
+    /// agent remembers one for.
+    fn cursors(&self, store: &CaptureStore) -> BTreeMap<String, u64> {
+        match store.cursors_of(&self.relay_key) {
+            Ok(all) => all
+                .into_iter()
+                .filter(|(source, _)| self.sources.contains(source))
+                .collect(),
+            Err(e) => {
+                tracing::warn!(error = %format!("{e:#}"), "reading the cursors failed");
+                BTreeMap::new()
+            }
+        }
+    }
 }
 
 /// Runs until `shutdown` or until the relay refuses the agent for good (an error).
@@ -69,7 +94,7 @@ pub async fn listen(
     let _ = events
         .send(AgentEvent::Started {
             target: shown_target(&opts),
-            source: opts.source.clone(),
+            source: opts.sources.to_string(),
         })
         .await;
     let window = opts.window.max(1);
@@ -77,7 +102,7 @@ pub async fn listen(
     let (ack_tx, mut ack_rx) = mpsc::channel(window as usize * 2);
     let (recorder, recorder_thread) = Recorder::start(store.clone(), events.clone())?;
     let drain = CancellationToken::new();
-    let mut worker = tokio::spawn(deliver_loop(
+    let mut worker = tokio::spawn(dispatch(
         opts.clone(),
         store.clone(),
         recorder,
@@ -91,14 +116,9 @@ pub async fn listen(
     let make_hello = || Hello {
         version: PROTOCOL_VERSION,
         token: opts.token.clone(),
-        source: opts.source.clone(),
+        sources: opts.sources.to_vec(),
         agent_id: agent_id.clone(),
-        last_acked_seq: hello_store
-            .cursor(&opts.cursor_key, &opts.source)
-            .unwrap_or_else(|e| {
-                tracing::warn!(error = %format!("{e:#}"), "reading the cursor failed");
-                None
-            }),
+        cursors: opts.cursors(&hello_store),
         since: opts.since,
         window,
     };
@@ -170,7 +190,7 @@ async fn prune_history(store: CaptureStore) {
     }
 }
 
-pub(crate) fn verification_capture(opts: &ListenOptions, at_ms: u64, challenge: String) -> Capture {
+pub(crate) fn verification_capture(source: &str, at_ms: u64, challenge: String) -> Capture {
     Capture {
         event: shared::Event {
             seq: 0,
@@ -189,7 +209,7 @@ pub(crate) fn verification_capture(opts: &ListenOptions, at_ms: u64, challenge: 
                 body: Blob::default(),
             },
         },
-        source: opts.source.clone(),
+        source: source.to_string(),
         kind: CaptureKind::Verification,
         delivered_at_ms: None,
         answered_at_ms: Some(at_ms),

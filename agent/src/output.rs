@@ -30,7 +30,13 @@ pub async fn print_linked(
     inspect_url: Option<String>,
 ) {
     let mut pending: HashMap<EventId, Capture> = HashMap::new();
+    // Listening on several sources, every event line says its source.
+    let mut tagged = false;
     while let Some(ev) = rx.recv().await {
+        if let AgentEvent::Started { source, .. } = &ev {
+            tagged = shared::SourceList::parse(source).is_ok_and(|s| s.is_several());
+        }
+        let link = inspect_url.as_deref();
         let line = match (&ev, kind) {
             (_, Plain::Quiet) => continue,
             (AgentEvent::Captured(c), _) if c.is_pending() => {
@@ -51,13 +57,13 @@ pub async fn print_linked(
                 };
                 c.outcome = Some(outcome.clone());
                 c.answered_at_ms = Some(*answered_at_ms);
-                capture_line(kind, &c, inspect_url.as_deref())
+                capture_line(kind, &c, link, tagged)
             }
-            (AgentEvent::Captured(c), _) => capture_line(kind, c, inspect_url.as_deref()),
-            (other, Plain::Json) => state_json(other).to_string(),
+            (AgentEvent::Captured(c), _) => capture_line(kind, c, link, tagged),
+            (other, Plain::Json) => state_json(other, tagged).to_string(),
             (other, _) => {
                 let mut err = std::io::stderr().lock();
-                let _ = writeln!(err, "{}", state_text(other));
+                let _ = writeln!(err, "{}", state_text(other, tagged));
                 continue;
             }
         };
@@ -67,17 +73,36 @@ pub async fn print_linked(
     }
 }
 
-fn capture_line(kind: Plain, c: &Capture, inspect_url: Option<&str>) -> String {
+fn capture_line(kind: Plain, c: &Capture, inspect_url: Option<&str>, tagged: bool) -> String {
     let link = inspect_url.map(|base| crate::inspect::event_link(base, c.id));
-    match (kind, link) {
-        (Plain::Json, None) => capture_json(c).to_string(),
-        (Plain::Json, Some(link)) => {
-            let mut v = capture_json(c);
+    if kind == Plain::Json {
+        let mut v = capture_json(c);
+        if let Some(link) = link {
             v["link"] = serde_json::Value::String(link);
-            v.to_string()
         }
-        (_, None) => compact_line(c),
-        (_, Some(link)) => format!("{}  {link}", compact_line(c)),
+        if tagged {
+            v["source"] = serde_json::Value::String(c.source.clone());
+        }
+        return v.to_string();
+    }
+    let line = if tagged {
+        tagged_line(c)
+    } else {
+        compact_line(c)
+    };
+    match link {
+        None => line,
+        Some(link) => format!("{line}  {link}"),
+    }
+}
+
+/// [`compact_line`] with the event's source after the time, for an agent listening on several
+/// sources: `12:03:04.120 [github] POST /hooks → 200 3.2ms`.
+pub fn tagged_line(c: &Capture) -> String {
+    let line = compact_line(c);
+    match line.split_once(' ') {
+        Some((time, rest)) => format!("{time} [{}] {rest}", c.source),
+        None => line,
     }
 }
 
@@ -193,7 +218,15 @@ pub fn capture_json(c: &Capture) -> serde_json::Value {
     })
 }
 
-fn state_text(ev: &AgentEvent) -> String {
+/// `tagged`: listening on several sources, a held source is named.
+fn state_text(ev: &AgentEvent, tagged: bool) -> String {
+    let of = |source: &str| {
+        if tagged {
+            format!(" ({source})")
+        } else {
+            String::new()
+        }
+    };
     match ev {
         AgentEvent::Started { target, source } => {
             format!("hookrelay: delivering source {source} to {target}")
@@ -225,21 +258,36 @@ fn state_text(ev: &AgentEvent) -> String {
         }
         AgentEvent::Notice(m) => format!("hookrelay: relay notice: {m}"),
         AgentEvent::LocalDown {
+            source,
             waiting,
             next_in_ms,
             reason,
         } => format!(
-            "hookrelay: local service down · {waiting} waiting · next try in {} ({reason})",
+            "hookrelay: local service down{} · {waiting} waiting · next try in {} ({reason})",
+            of(source),
             crate::events::secs(*next_in_ms)
         ),
-        AgentEvent::LocalBack { waiting } => {
-            format!("hookrelay: local service back · delivering {waiting} held event(s)")
+        AgentEvent::LocalBack { source, waiting } => {
+            format!(
+                "hookrelay: local service back{} · delivering {waiting} held event(s)",
+                of(source)
+            )
         }
         AgentEvent::Captured(_) | AgentEvent::Delivered { .. } => String::new(),
     }
 }
 
-fn state_json(ev: &AgentEvent) -> serde_json::Value {
+fn state_json(ev: &AgentEvent, tagged: bool) -> serde_json::Value {
+    let mut v = state_json_untagged(ev);
+    if let (true, AgentEvent::LocalDown { source, .. } | AgentEvent::LocalBack { source, .. }) =
+        (tagged, ev)
+    {
+        v["source"] = source.clone().into();
+    }
+    v
+}
+
+fn state_json_untagged(ev: &AgentEvent) -> serde_json::Value {
     match ev {
         AgentEvent::Started { target, source } => serde_json::json!({
             "type": "started", "target": target, "source": source
@@ -262,12 +310,13 @@ fn state_json(ev: &AgentEvent) -> serde_json::Value {
             }
         },
         AgentEvent::Welcome {
+            source,
             backlog,
             head_seq,
             public_url,
             mode,
         } => serde_json::json!({
-            "type": "welcome", "backlog": backlog, "head_seq": head_seq,
+            "type": "welcome", "source": source, "backlog": backlog, "head_seq": head_seq,
             "public_url": public_url, "mode": mode
         }),
         AgentEvent::Notice(m) => serde_json::json!({"type": "notice", "message": m}),
@@ -275,11 +324,12 @@ fn state_json(ev: &AgentEvent) -> serde_json::Value {
             waiting,
             next_in_ms,
             reason,
+            ..
         } => serde_json::json!({
             "type": "local", "state": "down", "waiting": waiting,
             "next_in_ms": next_in_ms, "reason": reason
         }),
-        AgentEvent::LocalBack { waiting } => {
+        AgentEvent::LocalBack { waiting, .. } => {
             serde_json::json!({"type": "local", "state": "up", "waiting": waiting})
         }
         AgentEvent::Captured(_) | AgentEvent::Delivered { .. } => serde_json::Value::Null,
@@ -296,15 +346,49 @@ mod tests {
             .target("")
             .build();
         let link = format!("http://127.0.0.1:4040/events/{}", c.id);
-        let line = capture_line(Plain::Compact, &c, Some("http://127.0.0.1:4040"));
+        let line = capture_line(Plain::Compact, &c, Some("http://127.0.0.1:4040"), false);
         assert!(line.ends_with(&format!("  {link}")), "{line}");
         let json: serde_json::Value = serde_json::from_str(&capture_line(
             Plain::Json,
             &c,
             Some("http://127.0.0.1:4040/"),
+            false,
         ))
         .expect("json");
         assert_eq!(json["link"], link.as_str());
-        assert!(!capture_line(Plain::Compact, &c, None).contains("4040"));
+        assert!(!capture_line(Plain::Compact, &c, None, false).contains("4040"));
+    }
+
+    #[test]
+    fn a_held_source_is_named_when_there_are_several() {
+        let down = AgentEvent::LocalDown {
+            source: "github".into(),
+            waiting: 2,
+            next_in_ms: 2000,
+            reason: "refused".into(),
+        };
+        assert_eq!(
+            state_text(&down, true),
+            "hookrelay: local service down (github) · 2 waiting · next try in 2 s (refused)"
+        );
+        assert!(!state_text(&down, false).contains("github"));
+        assert_eq!(state_json(&down, true)["source"], "github");
+        assert!(state_json(&down, false).get("source").is_none());
+    }
+
+    #[test]
+    fn several_sources_tag_each_line_with_its_source() {
+        let mut c = crate::capture_builder::CaptureBuilder::event(1)
+            .target("")
+            .build();
+        c.source = "github".into();
+        let plain = capture_line(Plain::Compact, &c, None, false);
+        assert!(!plain.contains("[github]"), "{plain}");
+        let tagged = capture_line(Plain::Compact, &c, None, true);
+        let (time, rest) = plain.split_once(' ').expect("time");
+        assert_eq!(tagged, format!("{time} [github] {rest}"));
+        let json: serde_json::Value =
+            serde_json::from_str(&capture_line(Plain::Json, &c, None, true)).expect("json");
+        assert_eq!(json["source"], "github");
     }
 }

@@ -30,6 +30,8 @@ enum Pattern {
     Inline(String),
     /// The sender's path suffix (after `/h/SOURCE`) matches the glob.
     Path(String),
+    /// The event came to this source (an agent listening on several).
+    Source(String),
 }
 
 impl Route {
@@ -44,7 +46,10 @@ impl Route {
         if pattern.is_empty() || target.is_empty() {
             bail!("{}: both PATTERN and TARGET are needed", bad());
         }
-        let pattern = if let Some(name) = pattern.strip_prefix("inline:") {
+        let pattern = if let Some(name) = pattern.strip_prefix("source:") {
+            shared::sources::validate_name(name).with_context(bad)?;
+            Pattern::Source(name.to_string())
+        } else if let Some(name) = pattern.strip_prefix("inline:") {
             let kind = InlineKind::ALL
                 .into_iter()
                 .find(|k| k.name() == name)
@@ -65,7 +70,7 @@ impl Route {
         {
             Pattern::EventType(pattern.to_string())
         } else {
-            bail!("{}: PATTERN must be an event type glob (user.lifecycle.*), inline:NAME or a path (/github/*)", bad());
+            bail!("{}: PATTERN must be an event type glob (user.lifecycle.*), inline:NAME, source:NAME or a path (/github/*)", bad());
         };
         let target = parse_target(target, default).with_context(bad)?;
         Ok(Route {
@@ -75,8 +80,9 @@ impl Route {
         })
     }
 
-    fn matches(&self, req: &HttpRequest, summary: Option<&Summary>) -> bool {
+    fn matches(&self, source: &str, req: &HttpRequest, summary: Option<&Summary>) -> bool {
         match &self.pattern {
+            Pattern::Source(name) => name == source,
             Pattern::Path(glob) => glob_match(glob, &req.path),
             Pattern::Inline(t) => summary.is_some_and(|s| s.hook_type.as_deref() == Some(t)),
             Pattern::EventType(glob) => summary.is_some_and(|s| {
@@ -102,13 +108,15 @@ fn parse_target(spec: &str, default: &Target) -> anyhow::Result<Target> {
     Target::parse(spec, &default.path)
 }
 
-/// The first route that matches, if any.
-pub fn route_for<'a>(routes: &'a [Route], req: &HttpRequest) -> Option<&'a Route> {
+/// The first route that matches an event of `source`, if any.
+pub fn route_for<'a>(routes: &'a [Route], source: &str, req: &HttpRequest) -> Option<&'a Route> {
     if routes.is_empty() {
         return None;
     }
     let summary = shared::okta::summarize(req.body.as_bytes());
-    routes.iter().find(|r| r.matches(req, summary.as_ref()))
+    routes
+        .iter()
+        .find(|r| r.matches(source, req, summary.as_ref()))
 }
 
 /// One `--filter`: only events it matches are delivered (all filters must match).

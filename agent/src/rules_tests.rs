@@ -55,7 +55,7 @@ fn first_matching_route_wins_and_a_mixed_batch_needs_every_type_to_match() {
         .iter()
         .map(|s| Route::parse(s, &d).expect(s))
         .collect();
-    let spec = |req: &HttpRequest| route_for(&routes, req).map(|r| r.spec.as_str());
+    let spec = |req: &HttpRequest| route_for(&routes, "okta", req).map(|r| r.spec.as_str());
     assert_eq!(
         spec(&okta(&["user.lifecycle.create"])),
         Some("user.lifecycle.*=/users")
@@ -75,8 +75,8 @@ fn first_matching_route_wins_and_a_mixed_batch_needs_every_type_to_match() {
     github.body = Blob::from(b"{}".to_vec());
     github.path = "/github/push".into();
     let path_route = [Route::parse("/github/*=5000", &d).expect("path route")];
-    assert!(route_for(&path_route, &github).is_some());
-    assert!(route_for(&path_route, &okta(&["user.lifecycle.create"])).is_none());
+    assert!(route_for(&path_route, "okta", &github).is_some());
+    assert!(route_for(&path_route, "okta", &okta(&["user.lifecycle.create"])).is_none());
 }
 
 #[test]
@@ -85,14 +85,26 @@ fn inline_routes_name_the_hook() {
     let r = Route::parse("inline:registration=/register", &d).expect("inline");
     let mut req = okta(&[]);
     req.body = Blob::from(br#"{"eventType":"com.okta.user.pre-registration","data":{}}"#.to_vec());
-    assert!(route_for(std::slice::from_ref(&r), &req).is_some());
-    assert!(route_for(&[r], &okta(&["user.lifecycle.create"])).is_none());
+    assert!(route_for(std::slice::from_ref(&r), "okta", &req).is_some());
+    assert!(route_for(&[r], "okta", &okta(&["user.lifecycle.create"])).is_none());
+}
+
+#[test]
+fn source_routes_send_each_source_to_its_own_service() {
+    let d = default_target();
+    let r = Route::parse("source:github=4000/gh", &d).expect("source route");
+    assert_eq!(r.target.url(), "http://127.0.0.1:4000/gh");
+    let req = okta(&["user.lifecycle.create"]);
+    assert!(route_for(std::slice::from_ref(&r), "github", &req).is_some());
+    assert!(route_for(&[r], "okta", &req).is_none());
 }
 
 #[test]
 fn bad_routes_name_the_argument() {
     let d = default_target();
     for bad in [
+        "source:=/x",
+        "source:a/b=/x",
         "user.*",
         "=/x",
         "user.*=",

@@ -1,4 +1,4 @@
-//! The delivery worker: two lanes (acknowledged events in order, proxied events at once), the
+//! The delivery worker of one source: two lanes (acknowledged events in order, proxied events at once), the
 //! hold while the local service is down, acks, the cursor, and a graceful drain on shutdown.
 
 use crate::capture::{CaptureStore, Record};
@@ -58,8 +58,10 @@ impl<F: std::future::Future> Lanes<F> {
 /// Delivers until `inbound` closes, or until `drain`: then it takes nothing new, finishes the
 /// deliveries in flight (up to [`DRAIN_GRACE`]), records and acks them, and returns — dropping
 /// `acks`, which tells the link to send what is left and close.
+#[allow(clippy::too_many_arguments)] // the worker's inputs, each a different piece
 pub(crate) async fn deliver_loop(
     opts: ListenOptions,
+    source: String,
     store: CaptureStore,
     recorder: Recorder,
     mut inbound: mpsc::Receiver<Inbound>,
@@ -77,7 +79,8 @@ pub(crate) async fn deliver_loop(
         proxied_waiting: VecDeque::new(),
         proxied_limit: DEFAULT_PROXY_CONCURRENCY.max(ordered_limit),
     };
-    let mut seen = Seen::load(&store, &opts.cursor_key, &opts.source);
+    let cursor_key = opts.cursor_key(&source);
+    let mut seen = Seen::load(&store, &cursor_key, &source);
     // Queued, held or running: a resend of one of these is dropped, the queued copy is acked.
     let mut pending: HashSet<EventId> = HashSet::new();
     let mut in_flight = InFlight::default();
@@ -97,7 +100,7 @@ pub(crate) async fn deliver_loop(
                 .expect("checked non-empty");
             lanes
                 .ordered
-                .push(deliver_one(&opts, &recorder, &deliverer, ev));
+                .push(deliver_one(&opts, &source, &recorder, &deliverer, ev));
         }
         while drain_until.is_none() && lanes.proxied.len() < lanes.proxied_limit {
             let Some(ev) = lanes.proxied_waiting.pop_front() else {
@@ -105,7 +108,7 @@ pub(crate) async fn deliver_loop(
             };
             lanes
                 .proxied
-                .push(deliver_one(&opts, &recorder, &deliverer, ev));
+                .push(deliver_one(&opts, &source, &recorder, &deliverer, ev));
         }
         if (drain_until.is_some() || !inbound_open) && lanes.is_idle() {
             break;
@@ -117,12 +120,12 @@ pub(crate) async fn deliver_loop(
                         inbound_open = false;
                         continue;
                     }
-                    Some(Inbound::Verification { at_ms, challenge }) => {
-                        let capture = verification_capture(&opts, at_ms, challenge);
+                    Some(Inbound::Verification { at_ms, challenge, .. }) => {
+                        let capture = verification_capture(&source, at_ms, challenge);
                         recorder.record(Record::Capture(Box::new(capture))).await;
                         continue;
                     }
-                    Some(Inbound::Event(ev)) => ev,
+                    Some(Inbound::Event { event, .. }) => event,
                 };
                 // Draining: left unacked, the relay resends it to the next agent.
                 if drain_until.is_some() || pending.contains(&ev.id) {
@@ -170,6 +173,7 @@ pub(crate) async fn deliver_loop(
                 lanes.requeue(*ev);
                 let _ = events
                     .send(AgentEvent::LocalDown {
+                        source: source.clone(),
                         waiting: lanes.ordered_count(),
                         next_in_ms: delay.as_millis() as u64,
                         reason,
@@ -188,6 +192,7 @@ pub(crate) async fn deliver_loop(
         if outcome.response().is_some() && hold.answered() {
             let _ = events
                 .send(AgentEvent::LocalBack {
+                    source: source.clone(),
                     waiting: lanes.ordered_count(),
                 })
                 .await;
@@ -195,8 +200,8 @@ pub(crate) async fn deliver_loop(
         if let Some(through) = in_flight.done(seq) {
             recorder
                 .record(Record::Cursor {
-                    relay: opts.cursor_key.clone(),
-                    source: opts.source.clone(),
+                    relay: cursor_key.clone(),
+                    source: source.clone(),
                     seq: through,
                 })
                 .await;
@@ -208,7 +213,12 @@ pub(crate) async fn deliver_loop(
             outcome.status_only()
         };
         if acks
-            .send(AgentMessage::Ack { seq, id, outcome })
+            .send(AgentMessage::Ack {
+                source: source.clone(),
+                seq,
+                id,
+                outcome,
+            })
             .await
             .is_err()
         {

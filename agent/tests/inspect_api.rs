@@ -54,6 +54,11 @@ async fn list_is_newest_first_and_pages_with_a_cursor() {
         let first = get(&r, "/api/events?limit=1").await.json();
         let row = &first["events"][0];
         assert_eq!(row["summary"], "user.lifecycle.create · User 6");
+        assert_eq!(
+            row["source"],
+            captures[6].source.as_str(),
+            "each row names its source"
+        );
         assert_eq!(row["status_class"], "2xx");
         assert_eq!(row["duration_ms"], 2.0);
     })

@@ -331,6 +331,7 @@ async fn opens_with_history_and_stops_on_shutdown() {
         };
         events_tx
             .send(AgentEvent::Welcome {
+                source: "okta".into(),
                 backlog: 0,
                 head_seq: 0,
                 public_url: "https://relay.example.com/h/okta".into(),

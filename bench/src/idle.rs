@@ -118,9 +118,9 @@ fn hello(token: &str, i: usize) -> String {
     shared::encode(&AgentMessage::Hello(Hello {
         version: PROTOCOL_VERSION,
         token: token.into(),
-        source: "okta".into(),
+        sources: vec!["okta".into()],
         agent_id: format!("bench-idle-{i}"),
-        last_acked_seq: None,
+        cursors: Default::default(),
         since: None,
         window: 16,
     }))

@@ -7,15 +7,7 @@ use anyhow::{bail, Context};
 
 /// Checks a source name: 1-64 characters of `a-z A-Z 0-9 - _ .`.
 pub fn validate_source(name: &str) -> anyhow::Result<()> {
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
-    if !ok {
-        bail!("source names are 1-64 characters of a-z, A-Z, 0-9, '-', '_' or '.'");
-    }
-    Ok(())
+    Ok(shared::sources::validate_name(name)?)
 }
 
 /// Parses `NAME: VALUE` (whitespace around the value is trimmed). The error never repeats

@@ -88,12 +88,13 @@ pub enum SourceCommand {
 /// `relay token …`.
 #[derive(Subcommand)]
 pub enum TokenCommand {
-    /// Create a token for a source and print it (only the token, on stdout).
+    /// Create a token and print it (only the token, on stdout).
     Create {
         #[command(flatten)]
         data: DataDir,
-        /// The source the token may listen on.
-        #[arg(long)]
+        /// The sources the token may listen on: a name (okta), a list (okta,github) or '*'
+        /// for every source (quote it in a shell).
+        #[arg(long, value_name = "SOURCES")]
         source: String,
         /// A label.
         #[arg(long, default_value = "")]
@@ -194,9 +195,10 @@ pub fn source(cmd: SourceCommand) -> anyhow::Result<()> {
 pub fn token(cmd: TokenCommand) -> anyhow::Result<()> {
     match cmd {
         TokenCommand::Create { data, source, name } => {
-            validate_source(&source)?;
+            let scope = crate::token_scope::TokenScope::parse(&source)
+                .map_err(|e| anyhow::anyhow!("--source: {e}"))?;
             let store = data.open()?;
-            let (_, secret) = crate::tokens::create(store.as_ref(), &source, &name)?;
+            let (_, secret) = crate::tokens::create(store.as_ref(), &scope.to_string(), &name)?;
             println!("{secret}");
         }
         TokenCommand::List { data, json } => {
@@ -207,7 +209,7 @@ pub fn token(cmd: TokenCommand) -> anyhow::Result<()> {
             } else {
                 println!(
                     "{:<18} {:<16} {:<16} {:<14} LAST USED",
-                    "ID", "NAME", "SOURCE", "CREATED"
+                    "ID", "NAME", "SOURCES", "CREATED"
                 );
                 for t in tokens {
                     println!(

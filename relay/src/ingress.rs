@@ -80,6 +80,7 @@ async fn receive(
             tracing::info!(source, "answered an Okta verification challenge");
             let body = okta::verification_response(&challenge);
             hub.notify(RelayMessage::Verification {
+                source: source.to_string(),
                 at_ms: received_at_ms,
                 challenge,
             });

@@ -19,6 +19,7 @@ pub mod session;
 pub mod state;
 pub mod store;
 pub mod tls;
+pub mod token_scope;
 pub mod tokens;
 mod upkeep;
 pub mod ws;

@@ -160,7 +160,10 @@ impl RelayState {
 
     /// Adds a token kept only in memory for `source` (created if needed); returns its secret.
     pub fn add_memory_token(&self, source: &str) -> StoreResult<String> {
-        self.store.ensure_source(source)?;
+        // The scope may name several sources (or `*`): each named one exists from now on.
+        for name in crate::token_scope::TokenScope::stored(source).names() {
+            self.store.ensure_source(name)?;
+        }
         let secret = format!("hr_mem_{}", uuid::Uuid::new_v4().simple());
         let info = TokenInfo {
             id: "memory".into(),

@@ -31,7 +31,8 @@ fn random_bytes<const N: usize>() -> [u8; N] {
     buf
 }
 
-/// Creates a token for `source`; returns its record and the secret (shown once, never stored).
+/// Creates a token whose scope is `source` (a name, a comma list or `*`: see
+/// [`crate::token_scope::TokenScope`]); returns its record and the secret (shown once, never stored).
 pub fn create(store: &dyn Store, source: &str, name: &str) -> StoreResult<(TokenInfo, String)> {
     let secret = format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(random_bytes::<32>()));
     let id: String = random_bytes::<6>()

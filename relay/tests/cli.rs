@@ -71,6 +71,44 @@ fn bad_source_names_are_refused() {
 }
 
 #[test]
+fn tokens_take_a_scope_of_several_sources_or_star_and_list_shows_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for scope in ["okta,github", "*"] {
+        let out = relay()
+            .args(["token", "create", "--source", scope, "--data"])
+            .arg(dir.path())
+            .output()
+            .expect("run relay");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let out = relay()
+        .args(["token", "list", "--data"])
+        .arg(dir.path())
+        .output()
+        .expect("run relay");
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("SOURCES"), "{table}");
+    assert!(
+        table.contains("okta,github") && table.contains(" * "),
+        "{table}"
+    );
+    for bad in ["okta,,x", "okta,", "okta,*", ""] {
+        let out = relay()
+            .args(["token", "create", "--source", bad, "--data"])
+            .arg(dir.path())
+            .output()
+            .expect("run relay");
+        assert!(!out.status.success(), "{bad:?} was accepted");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("--source"), "{bad:?}: {err}");
+    }
+}
+
+#[test]
 fn a_corrupt_store_is_a_clear_error_naming_the_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(

@@ -116,13 +116,14 @@ fn agent_seeds() -> Vec<AgentMessage> {
         AgentMessage::Hello(Hello {
             version: shared::PROTOCOL_VERSION,
             token: "hr_x".into(),
-            source: "okta".into(),
+            sources: vec!["okta".into()],
             agent_id: "agent".into(),
-            last_acked_seq: Some(7),
+            cursors: [("okta".to_string(), 7)].into_iter().collect(),
             since: None,
             window: 64,
         }),
         AgentMessage::Ack {
+            source: "okta".into(),
             seq: 3,
             id: EventId::new(),
             outcome: DeliveryOutcome::answered(
@@ -159,6 +160,7 @@ fn relay_seeds() -> Vec<RelayMessage> {
             message: "hi".into(),
         },
         RelayMessage::Verification {
+            source: "okta".into(),
             at_ms: 5,
             challenge: "c".into(),
         },

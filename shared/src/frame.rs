@@ -53,6 +53,9 @@ struct EventHead<'a> {
 
 #[derive(Serialize, Deserialize)]
 struct AckHead<'a> {
+    /// Empty in an ack that only carries an answer between relay instances.
+    #[serde(borrow, default, skip_serializing_if = "str::is_empty")]
+    source: Cow<'a, str>,
     seq: u64,
     id: EventId,
     duration_us: u64,
@@ -76,7 +79,12 @@ pub fn encode_relay(msg: &RelayMessage) -> Frame {
 /// Encodes an agent message: acks as binary frames, the rest as JSON text.
 pub fn encode_agent(msg: &AgentMessage) -> Frame {
     match msg {
-        AgentMessage::Ack { seq, id, outcome } => Frame::Binary(encode_ack(*seq, *id, outcome)),
+        AgentMessage::Ack {
+            source,
+            seq,
+            id,
+            outcome,
+        } => Frame::Binary(encode_source_ack(source, *seq, *id, outcome)),
         other => Frame::Text(encode(other)),
     }
 }
@@ -105,10 +113,22 @@ pub fn encode_event_into(out: &mut Vec<u8>, event: &Event) {
     write_with_body(out, EVENT, &head, request.body.as_bytes());
 }
 
-/// The binary frame of one ack.
+/// The binary frame of an ack without a source: an answer handed from one relay instance to
+/// another, where only the outcome counts.
 pub fn encode_ack(seq: u64, id: EventId, outcome: &DeliveryOutcome) -> Vec<u8> {
+    encode_source_ack("", seq, id, outcome)
+}
+
+/// The binary frame of one ack of an event of `source`.
+pub fn encode_source_ack(
+    source: &str,
+    seq: u64,
+    id: EventId,
+    outcome: &DeliveryOutcome,
+) -> Vec<u8> {
     let response = outcome.response();
     let head = AckHead {
+        source: Cow::Borrowed(source),
         seq,
         id,
         duration_us: outcome.duration_us(),
@@ -206,6 +226,7 @@ pub fn decode_agent_binary(frame: Bytes, limit: usize) -> Result<AgentMessage, P
         }
     };
     Ok(AgentMessage::Ack {
+        source: head.source.into_owned(),
         seq: head.seq,
         id: head.id,
         outcome,
@@ -281,6 +302,7 @@ mod tests {
         let failed = DeliveryOutcome::failed(DeliveryError::Timeout(30), 30_000);
         for outcome in [answered, empty_answer, failed] {
             let msg = AgentMessage::Ack {
+                source: "okta".into(),
                 seq: 3,
                 id: EventId::new(),
                 outcome,

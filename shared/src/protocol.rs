@@ -4,10 +4,11 @@ use crate::event::Event;
 use crate::exchange::{DeliveryOutcome, EventId};
 use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// Bumped on any incompatible change; the relay closes a mismatching hello with
 /// [`close::VERSION_MISMATCH`].
-pub const PROTOCOL_VERSION: u32 = 3;
+pub const PROTOCOL_VERSION: u32 = 4;
 
 /// Largest webhook body the relay accepts by default.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
@@ -24,7 +25,7 @@ pub mod close {
     pub const UNAUTHORIZED: u16 = 4001;
     /// The agent speaks another protocol version.
     pub const VERSION_MISMATCH: u16 = 4002;
-    /// The token belongs to another source.
+    /// The token may not listen on a source the hello asked for (the reason names it).
     pub const FORBIDDEN_SOURCE: u16 = 4003;
     /// The source does not exist on this relay.
     pub const UNKNOWN_SOURCE: u16 = 4004;
@@ -54,7 +55,7 @@ pub mod close {
         match code {
             UNAUTHORIZED => "unauthorized: the token is not valid on this relay",
             VERSION_MISMATCH => "protocol version mismatch: upgrade the agent or the relay",
-            FORBIDDEN_SOURCE => "forbidden: the token belongs to another source",
+            FORBIDDEN_SOURCE => "forbidden: the token may not listen on that source",
             UNKNOWN_SOURCE => "unknown source",
             TOKEN_REVOKED => "the token was revoked",
             TOO_MANY_AGENTS => "too many agents on this source",
@@ -126,19 +127,21 @@ pub struct Hello {
     pub version: u32,
     /// The agent token, as `relay token create` printed it.
     pub token: Secret,
-    /// The source to listen on.
-    pub source: String,
-    /// A stable id for this agent installation; its cursor is kept under it.
+    /// The sources to listen on, one or more names, or `["*"]`: every source the token may
+    /// listen on that exists on the relay when the agent joins.
+    pub sources: Vec<String>,
+    /// A stable id for this agent installation; its cursors are kept under it.
     pub agent_id: String,
-    /// The last sequence this agent acknowledged on this source, if it remembers one; the relay
-    /// then resends everything after it. Without it, the relay uses its own record of the cursor,
-    /// or `since` for an agent new to the source.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_acked_seq: Option<u64>,
-    /// Where a new agent starts.
+    /// The last sequence this agent acknowledged, per source it remembers one for; the relay
+    /// then resends everything after it. For a source missing here the relay uses its own
+    /// record of the cursor, or `since` for an agent new to the source.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub cursors: BTreeMap<String, u64>,
+    /// Where the agent starts on a source new to it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub since: Option<Since>,
-    /// How many unacknowledged events the relay may have in flight to this agent.
+    /// How many unacknowledged events the relay may have in flight to this agent, all sources
+    /// together (each source gets a fair share).
     pub window: u32,
 }
 
@@ -151,6 +154,8 @@ pub enum AgentMessage {
     /// Sent after the agent delivered an event (or recorded that delivery failed); advances the
     /// agent's cursor and, in proxy mode, carries the answer back to the waiting sender.
     Ack {
+        /// The event's source (sequences count per source).
+        source: String,
         /// The event's sequence.
         seq: u64,
         /// The event's id.
@@ -164,7 +169,7 @@ pub enum AgentMessage {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum RelayMessage {
-    /// Sent once, after a valid hello.
+    /// Sent after a valid hello, once per source, before any event.
     Welcome {
         /// The source.
         source: String,
@@ -179,10 +184,22 @@ pub enum RelayMessage {
         /// The sequence the relay resumes from (first event it will send).
         resume_from: u64,
     },
-    /// One webhook request, sent in sequence order.
+    /// The events that follow, up to the next `Lane`, belong to this source. Sent before an
+    /// event whose source differs from the previous event's: events travel as their log's
+    /// cached frames, shared by every agent, so the source is said once per run of events
+    /// instead of being written into each one.
+    Lane {
+        /// The source.
+        source: String,
+    },
+    /// One webhook request of the current [`RelayMessage::Lane`], each source's in sequence
+    /// order.
     Event(Event),
-    /// The relay answered an Okta verification challenge for this source itself.
+    /// The relay answered an Okta verification challenge for a source itself.
     Verification {
+        /// The source the challenge came to.
+        #[serde(default)]
+        source: String,
         /// When, in milliseconds since the Unix epoch.
         at_ms: u64,
         /// The challenge value Okta sent (it is not a secret: Okta sends it in the clear).

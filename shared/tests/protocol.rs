@@ -32,13 +32,14 @@ fn agent_messages() -> Vec<AgentMessage> {
         AgentMessage::Hello(Hello {
             version: PROTOCOL_VERSION,
             token: "hr_secret".into(),
-            source: "okta".into(),
+            sources: vec!["okta".into(), "github".into()],
             agent_id: "agent-1".into(),
-            last_acked_seq: Some(41),
+            cursors: [("okta".to_string(), 41)].into_iter().collect(),
             since: Some(Since::AgoMs(60_000)),
             window: 256,
         }),
         AgentMessage::Ack {
+            source: "okta".into(),
             seq: 42,
             id: id(),
             outcome: DeliveryOutcome::answered(
@@ -51,6 +52,7 @@ fn agent_messages() -> Vec<AgentMessage> {
             ),
         },
         AgentMessage::Ack {
+            source: "github".into(),
             seq: 43,
             id: id(),
             outcome: DeliveryOutcome::failed(
@@ -71,6 +73,9 @@ fn relay_messages() -> Vec<RelayMessage> {
             backlog: 8,
             resume_from: 43,
         },
+        RelayMessage::Lane {
+            source: "okta".into(),
+        },
         RelayMessage::Event(Event {
             seq: 43,
             id: id(),
@@ -80,6 +85,7 @@ fn relay_messages() -> Vec<RelayMessage> {
             request: request(),
         }),
         RelayMessage::Verification {
+            source: "okta".into(),
             at_ms: 1_700_000_000_000,
             challenge: "abc".into(),
         },

@@ -40,7 +40,7 @@ pub fn hello_value(token: &str, agent_id: &str) -> serde_json::Value {
         "type": "hello",
         "version": shared::PROTOCOL_VERSION,
         "token": token,
-        "source": "okta",
+        "sources": ["okta"],
         "agent_id": agent_id,
         "window": 1,
     })

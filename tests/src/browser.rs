@@ -91,8 +91,14 @@ pub async fn spawn_inspected_agent(
 
 /// Runs `node inspector.mjs` with `env`; returns its output, panicking with it on failure.
 pub async fn run_script(env: &[(&str, String)]) -> String {
+    run_named_script("inspector.mjs", env).await
+}
+
+/// Runs `node SCRIPT` (a file in [`browser_dir`]) with `env`; returns its output, panicking
+/// with it on failure.
+pub async fn run_named_script(script: &str, env: &[(&str, String)]) -> String {
     let mut cmd = Command::new("node");
-    cmd.arg("inspector.mjs")
+    cmd.arg(script)
         .current_dir(browser_dir())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -83,8 +83,7 @@ impl HarnessBuilder {
         let token = relay.token(&self.source);
         let target = spawn_target(self.reply).await;
         let mut options = agent_options(&relay.url, &token, &target.url());
-        options.source.clone_from(&self.source);
-        options.cursor_key = format!("{}#{}", relay.url, self.source);
+        options.sources = shared::SourceList::one(&self.source);
         relay.set_mode(&self.source, self.mode);
         for edit in self.edits {
             edit(&mut options);

@@ -205,7 +205,7 @@ pub fn agent_options(relay_url: &str, token: &str, target_url: &str) -> ListenOp
             ..LinkOptions::default()
         },
         token: token.into(),
-        source: "okta".into(),
+        sources: shared::SourceList::one("okta"),
         target: target_for(target_url),
         deliver: DeliverOptions {
             timeout: Duration::from_secs(20),
@@ -215,7 +215,7 @@ pub fn agent_options(relay_url: &str, token: &str, target_url: &str) -> ListenOp
         concurrency: None,
         since: None,
         drop_duplicates: false,
-        cursor_key: format!("{relay_url}#okta"),
+        relay_key: relay_url.to_string(),
         on_down: agent::hold::OnDown::Hold,
         okta_retry: false,
         routes: Vec::new(),

@@ -4,7 +4,7 @@
 use futures_util::{SinkExt, StreamExt};
 use hookrelay_tests::auth::{connect_with_hello, hello_value};
 use hookrelay_tests::*;
-use shared::frame::{decode_relay_binary, encode_ack};
+use shared::frame::{decode_relay_binary, encode_source_ack};
 use shared::{DeliveryOutcome, HttpResponse, RelayMessage};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -63,9 +63,11 @@ async fn large_events_wait_for_acks_instead_of_filling_the_window() {
             },
             1,
         );
-        ws.send(Message::Binary(encode_ack(seq, id, &outcome).into()))
-            .await
-            .expect("ack");
+        ws.send(Message::Binary(
+            encode_source_ack("okta", seq, id, &outcome).into(),
+        ))
+        .await
+        .expect("ack");
         let third = loop {
             if let Message::Binary(frame) = ws.next().await.expect("open").expect("frame") {
                 break decode_relay_binary(frame, usize::MAX).expect("event");
@@ -79,6 +81,56 @@ async fn large_events_wait_for_acks_instead_of_filling_the_window() {
             }
             other => panic!("unexpected {other:?}"),
         }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn each_source_of_a_session_gets_its_share_of_the_window() {
+    with_timeout(async {
+        let relay = spawn_relay(test_config()).await;
+        let token = relay.token("okta,github");
+        for source in ["okta", "github"] {
+            relay.set_mode(source, shared::Mode::Ack);
+        }
+        // A backlog on okta, one event on github, logged before anyone listens.
+        for i in 1..=5 {
+            let answer = client::post_json(&relay.hook_url("okta"), format!("okta-{i}"))
+                .await
+                .expect("send");
+            assert_eq!(answer.status, 200);
+        }
+        let answer = client::post_json(&relay.hook_url("github"), "github-1")
+            .await
+            .expect("send");
+        assert_eq!(answer.status, 200);
+        let mut hello = hello_value(&token, "shares");
+        hello["sources"] = serde_json::json!(["okta", "github"]);
+        hello["since"] = serde_json::json!({"from": "seq", "value": 1});
+        hello["window"] = 2.into();
+        let mut ws = connect_with_hello(&relay.url, &hello.to_string()).await;
+
+        // Until something is acknowledged, the okta backlog may take only its half of the
+        // window: github's event is not stuck behind it.
+        let mut lane = String::new();
+        let mut got = Vec::new();
+        while let Some(msg) = ws.next().await {
+            match msg.expect("frame") {
+                Message::Text(text) => {
+                    if let Ok(RelayMessage::Lane { source }) = shared::decode(&text, usize::MAX) {
+                        lane = source;
+                    }
+                }
+                Message::Binary(frame) => match decode_relay_binary(frame, usize::MAX) {
+                    Ok(RelayMessage::Event(ev)) => got.push((lane.clone(), ev.seq)),
+                    other => panic!("unexpected {other:?}"),
+                },
+                Message::Ping(_) => break,
+                _ => {}
+            }
+        }
+        got.sort();
+        assert_eq!(got, [("github".to_string(), 1), ("okta".to_string(), 1)]);
     })
     .await;
 }

@@ -6,7 +6,9 @@
 //! `HOOKRELAY_SCREENSHOTS=docs` rewrites docs/inspector-list.png and docs/inspector-event.png.
 
 use agent::model::Capture;
-use hookrelay_tests::browser::{require_browser, run_script, spawn_inspected_agent};
+use hookrelay_tests::browser::{
+    require_browser, run_named_script, run_script, spawn_inspected_agent,
+};
 use hookrelay_tests::*;
 
 const SAMPLE: &str = "fixtures/event-hook.user.session.start.json";
@@ -97,61 +99,76 @@ async fn inspector_shows_events_live_and_replays_an_edit() {
 }
 
 /// `agent inspect` serves yesterday's history without listening.
+/// A failed capture of `source` at `path`, as yesterday's history holds it.
+fn history_capture(source: &str, path: &str, received_at_ms: u64) -> Capture {
+    Capture {
+        event: shared::Event {
+            seq: 1,
+            id: shared::EventId::new(),
+            received_at_ms,
+            duplicate: false,
+            proxied: false,
+            request: shared::HttpRequest {
+                method: "POST".into(),
+                path: path.into(),
+                query: None,
+                headers: vec![],
+                body: "{}".into(),
+            },
+        },
+        source: source.into(),
+        kind: agent::model::CaptureKind::Event,
+        delivered_at_ms: None,
+        answered_at_ms: None,
+        target_url: format!("http://127.0.0.1:9/x{path}"),
+        outcome: Some(shared::DeliveryOutcome::failed(
+            shared::DeliveryError::Refused("down".into()),
+            5,
+        )),
+        replay_of: None,
+    }
+}
+
+/// `agent inspect` over a capture store holding `captures`: the process and its URL.
+async fn inspect_history(
+    dir: &tempfile::TempDir,
+    captures: &[Capture],
+) -> (tokio::process::Child, String) {
+    let store =
+        agent::capture::CaptureStore::open(&dir.path().join("captures.sqlite3")).expect("store");
+    for c in captures {
+        store.insert(c).expect("insert");
+    }
+    drop(store);
+    let mut child = tokio::process::Command::new(bin_path("agent"))
+        .arg("--data")
+        .arg(dir.path())
+        .args(["inspect", "--addr", "127.0.0.1:0"])
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start agent inspect");
+    use tokio::io::AsyncBufReadExt;
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let url = loop {
+        let line = lines
+            .next_line()
+            .await
+            .expect("read")
+            .expect("agent exited early");
+        if let Some(rest) = line.split("inspector on ").nth(1) {
+            break rest.split_whitespace().next().expect("url").to_string();
+        }
+    };
+    (child, url)
+}
+
 #[tokio::test]
 async fn agent_inspect_serves_the_history_without_listening() {
     with_timeout(async {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = agent::capture::CaptureStore::open(&dir.path().join("captures.sqlite3"))
-            .expect("store");
-        let mut c = Capture {
-            event: shared::Event {
-                seq: 1,
-                id: shared::EventId::new(),
-                received_at_ms: 1_700_000_000_000,
-                duplicate: false,
-                proxied: false,
-                request: shared::HttpRequest {
-                    method: "POST".into(),
-                    path: "/yesterday".into(),
-                    query: None,
-                    headers: vec![],
-                    body: "{}".into(),
-                },
-            },
-            source: "okta".into(),
-            kind: agent::model::CaptureKind::Event,
-            delivered_at_ms: None,
-            answered_at_ms: None,
-            target_url: "http://127.0.0.1:9/x/yesterday".into(),
-            outcome: None,
-            replay_of: None,
-        };
-        c.outcome = Some(shared::DeliveryOutcome::failed(
-            shared::DeliveryError::Refused("down".into()),
-            5,
-        ));
-        store.insert(&c).expect("insert");
-        drop(store);
-        let mut child = tokio::process::Command::new(bin_path("agent"))
-            .arg("--data")
-            .arg(dir.path())
-            .args(["inspect", "--addr", "127.0.0.1:0"])
-            .stderr(std::process::Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start agent inspect");
-        use tokio::io::AsyncBufReadExt;
-        let mut lines = tokio::io::BufReader::new(child.stderr.take().expect("stderr")).lines();
-        let url = loop {
-            let line = lines
-                .next_line()
-                .await
-                .expect("read")
-                .expect("agent exited early");
-            if let Some(rest) = line.split("inspector on ").nth(1) {
-                break rest.split_whitespace().next().expect("url").to_string();
-            }
-        };
+        let c = history_capture("okta", "/yesterday", 1_700_000_000_000);
+        let (mut child, url) = inspect_history(&dir, std::slice::from_ref(&c)).await;
         let host = url.trim_start_matches("http://").to_string();
         let stream = tokio::net::TcpStream::connect(&host)
             .await
@@ -176,4 +193,30 @@ async fn agent_inspect_serves_the_history_without_listening() {
         let _ = child.kill().await;
     })
     .await
+}
+
+#[tokio::test]
+async fn the_list_names_each_events_source_when_there_are_several() {
+    let chromium = require_browser();
+    tokio::time::timeout(std::time::Duration::from_secs(120), async {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let captures = [
+            history_capture("okta", "/a", 1_700_000_000_000),
+            history_capture("github", "/push", 1_700_000_001_000),
+        ];
+        let (mut child, url) = inspect_history(&dir, &captures).await;
+        let output = run_named_script(
+            "sources.mjs",
+            &[
+                ("INSPECTOR_URL", url),
+                ("SOURCES", "github,okta".to_string()),
+                ("CHROMIUM", chromium.to_string_lossy().into_owned()),
+            ],
+        )
+        .await;
+        eprintln!("{output}");
+        let _ = child.kill().await;
+    })
+    .await
+    .expect("the browser test finished in time");
 }

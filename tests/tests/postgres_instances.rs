@@ -82,7 +82,7 @@ async fn an_agent_resumes_on_another_instance_from_its_cursor() {
         let token = relays[0].token("okta");
         let mut target = spawn_target(Reply::default()).await;
         let mut opts = agent_options(&relays[0].url, &token, &target.url());
-        opts.cursor_key = "shared#okta".into();
+        opts.relay_key = "shared".into();
         let mut agent = spawn_agent(opts.clone());
         agent.connected().await;
         for i in 0..20u64 {

@@ -9,7 +9,7 @@ async fn a_reset_relay_delivers_its_log_to_an_agent_with_a_higher_cursor() {
     with_timeout(async {
         // The agent keys its cursor by relay address; both relays stand for the same one.
         let mut h = Harness::builder()
-            .agent(|o| o.cursor_key = "https://relay.example.test#okta".into())
+            .agent(|o| o.relay_key = "https://relay.example.test".into())
             .start()
             .await;
         for i in 0..3 {

@@ -276,8 +276,7 @@ async fn revoked_token_closes_the_live_session_and_listen_fails_saying_why() {
         let mut other_target = spawn_target(Reply::default()).await;
         let mut other = h.spawn_extra_agent(|o| {
             o.token = keep.into();
-            o.source = "other".into();
-            o.cursor_key = format!("{}#other", relay.url);
+            o.sources = shared::SourceList::one("other");
             o.target = target_for(&other_target.url());
         });
         other.connected().await;

@@ -58,6 +58,7 @@ conformance!(
     cursors_only_move_forward,
     settings_round_trip,
     tokens_are_found_by_hash_and_revoked,
+    a_scoped_token_keeps_its_scope_and_creates_its_sources,
     an_empty_log_reports_head_plus_one,
     retention_by_count_keeps_the_newest,
 );
@@ -218,6 +219,39 @@ async fn tokens_are_found_by_hash_and_revoked(s: Subject) {
     assert!(store.revoke_token("tok1").expect("revoke"));
     assert!(!store.revoke_token("tok1").expect("revoke again"));
     assert_eq!(store.token_by_hash(b"hash-1").expect("lookup"), None);
+}
+
+async fn a_scoped_token_keeps_its_scope_and_creates_its_sources(s: Subject) {
+    let store = s.store;
+    for (id, scope) in [("tok2", "okta,github"), ("tok3", "*")] {
+        let info = TokenInfo {
+            id: id.into(),
+            name: "multi".into(),
+            source: scope.into(),
+            created_ms: 1,
+            last_used_ms: None,
+        };
+        store.add_token(&info, id.as_bytes()).expect("add");
+        let found = store
+            .token_by_hash(id.as_bytes())
+            .expect("lookup")
+            .expect("found");
+        assert_eq!(found.source, scope, "the scope reads back as written");
+        let scope = relay::token_scope::TokenScope::stored(&found.source);
+        assert!(scope.allows("github") && scope.allows("okta"));
+    }
+    let mut names: Vec<String> = store
+        .sources()
+        .expect("sources")
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["github", "okta"],
+        "each named source exists, none is named after a scope's text"
+    );
 }
 
 async fn an_empty_log_reports_head_plus_one(s: Subject) {

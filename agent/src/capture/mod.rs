@@ -330,6 +330,18 @@ impl CaptureStore {
             .with_context(|| format!("reading the cursor for {relay} source {source}"))
     }
 
+    /// Every cursor kept for the relay `relay_key`, by source: those stored under the key
+    /// `{relay_key}#{source}` (how a listener names its cursors, one per source).
+    pub fn cursors_of(&self, relay_key: &str) -> anyhow::Result<Vec<(String, u64)>> {
+        let conn = self.lock();
+        conn.prepare_cached("SELECT source, seq FROM cursors WHERE relay = ?1 || '#' || source")
+            .and_then(|mut s| {
+                s.query_map(params![relay_key], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect()
+            })
+            .with_context(|| format!("reading the cursors for {relay_key}"))
+    }
+
     /// This installation's stable agent id, created on first use.
     pub fn agent_id(&self) -> anyhow::Result<String> {
         let conn = self.lock();

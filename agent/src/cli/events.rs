@@ -20,9 +20,18 @@ pub(crate) async fn run(data: &Option<PathBuf>, args: EventsArgs) -> anyhow::Res
     let EventsArgs { json, limit } = args;
     init_logs();
     let store = open_store(data)?;
-    for c in store.recent(limit)? {
+    let captures = store.recent(limit)?;
+    // A history of several sources names each event's source; one source's reads as before.
+    let tagged = captures.iter().any(|c| c.source != captures[0].source);
+    for c in captures {
         if json {
-            println!("{}", output::capture_json(&c));
+            let mut v = output::capture_json(&c);
+            if tagged {
+                v["source"] = c.source.clone().into();
+            }
+            println!("{v}");
+        } else if tagged {
+            println!("{}  {}", c.id, output::tagged_line(&c));
         } else {
             println!("{}  {}", c.id, output::compact_line(&c));
         }

@@ -45,8 +45,15 @@ pub struct ListenArgs {
     /// Agent token (from `relay token create`).
     #[arg(long, env = "HOOKRELAY_TOKEN", hide_env_values = true)]
     pub token: Option<shared::Secret>,
-    /// Source to listen on.
-    #[arg(long, env = "HOOKRELAY_SOURCE", default_value = "okta")]
+    /// Sources to listen on, over one connection: a name (okta), a list (okta,github) or '*'
+    /// for every source the token may use (quote it in a shell). Each event is shown with its
+    /// source when there are several.
+    #[arg(
+        long,
+        env = "HOOKRELAY_SOURCE",
+        default_value = "okta",
+        value_name = "SOURCES"
+    )]
     pub source: String,
     /// How the embedded relay answers senders: auto (default: Okta inline hooks get the local
     /// answer, everything else 200 once stored), ack (always 200 once stored) or proxy (always
@@ -93,8 +100,8 @@ pub struct ListenArgs {
     #[arg(long, env = "HOOKRELAY_OKTA_RETRY")]
     pub okta_retry: bool,
     /// Route events by kind, first match wins, the rest to TARGET: PATTERN=TARGET where
-    /// PATTERN is an Okta event type glob (user.lifecycle.*), an inline hook (inline:registration)
-    /// or a path suffix (/github/*), and TARGET a path (/users), a port (4000/groups) or a URL.
+    /// PATTERN is an Okta event type glob (user.lifecycle.*), an inline hook (inline:registration),
+    /// a source (source:github, with several --source) or a path suffix (/github/*), and TARGET a path (/users), a port (4000/groups) or a URL.
     /// A batch goes to a route only when all its event types match. Repeatable.
     #[arg(long = "route", value_name = "PATTERN=TARGET")]
     pub routes: Vec<String>,
@@ -150,6 +157,8 @@ pub(crate) async fn run(data: &Option<PathBuf>, args: ListenArgs) -> anyhow::Res
         .map(|f| crate::rules::Filter::parse(f))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let since = args.since.as_deref().map(parse_since).transpose()?;
+    let sources = shared::SourceList::parse(&args.source)
+        .map_err(|e| anyhow::anyhow!("--source {:?}: {e}", args.source))?;
     let store = open_store(data)?;
     let shutdown = CancellationToken::new();
     // The embedded relay stops after the listener, so the last acks reach it.
@@ -167,20 +176,20 @@ pub(crate) async fn run(data: &Option<PathBuf>, args: ListenArgs) -> anyhow::Res
         Some(args.relay.join(","))
     };
     let token = args.token.clone().or(saved.token);
-    let (relay_url, token, cursor_key, _embedded) = match relay {
+    let (relay_url, token, relay_key, _embedded) = match relay {
         Some(url) => {
             refuse_source_settings(&args)?;
             let token = token.context(
                 "--token (or HOOKRELAY_TOKEN) is required with --relay; create one with `relay token create --source NAME`",
             )?;
-            let key = format!("{}#{}", url.trim_end_matches('/'), args.source);
+            let key = url.trim_end_matches('/').to_string();
             (url, token, key, None)
         }
         None => {
             let settings = embedded_settings(&args)?;
             let emb = crate::embedded::start(
                 args.embedded_port,
-                &args.source,
+                &sources,
                 &settings,
                 relay::Config::default(),
                 relay_stop.clone(),
@@ -205,7 +214,7 @@ pub(crate) async fn run(data: &Option<PathBuf>, args: ListenArgs) -> anyhow::Res
             ..LinkOptions::default()
         },
         token,
-        source: args.source,
+        sources,
         target,
         deliver: DeliverOptions {
             timeout: Duration::from_millis(args.timeout_ms),
@@ -215,7 +224,7 @@ pub(crate) async fn run(data: &Option<PathBuf>, args: ListenArgs) -> anyhow::Res
         concurrency: args.concurrency,
         since,
         drop_duplicates: args.drop_duplicates,
-        cursor_key,
+        relay_key,
         on_down: args.on_down,
         okta_retry: args.okta_retry,
         routes,
@@ -240,7 +249,7 @@ pub(crate) async fn run(data: &Option<PathBuf>, args: ListenArgs) -> anyhow::Res
             store: store.clone(),
             deliverer: Deliverer::new(&opts.deliver),
             target: opts.target.clone(),
-            source: opts.source.clone(),
+            source: opts.sources.to_string(),
         };
         let listener = tokio::spawn(listen(opts, store, tx.clone(), shutdown.clone()));
         let shown = crate::tui::run_terminal(ctx, inspect_url, rx, tx, shutdown.clone()).await;

@@ -23,7 +23,8 @@ pub struct ProjectConfig {
     pub path: Option<String>,
     /// `--relay` (several URLs: instances of one relay).
     pub relay: Option<Vec<String>>,
-    /// `--source`.
+    /// `--source`: a name, a comma list or `*`, or an array of names.
+    #[serde(default, deserialize_with = "one_or_many")]
     pub source: Option<String>,
     /// `--on-down`: `hold` or `fail`.
     pub on_down: Option<String>,
@@ -35,6 +36,21 @@ pub struct ProjectConfig {
     /// `--filter`.
     #[serde(default)]
     pub filters: Vec<String>,
+}
+
+/// `source = "okta,github"` or `source = ["okta", "github"]`, read as the text `--source`
+/// takes (checked with it, so both forms refuse the same mistakes).
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(Option::<OneOrMany>::deserialize(d)?.map(|v| match v {
+        OneOrMany::One(s) => s,
+        OneOrMany::Many(v) => v.join(","),
+    }))
 }
 
 /// The `listen` settings the command line or the environment gave (they win over the file).
@@ -156,6 +172,16 @@ filters = ["type=user.*"]
         assert_eq!(cfg.relay.as_ref().map(Vec::len), Some(2));
         assert_eq!(cfg.routes.len(), 2);
         assert_eq!(cfg.okta_retry, Some(true));
+    }
+
+    #[test]
+    fn the_source_key_takes_a_list_or_an_array() {
+        let (_dir, path) = write("source = [\"okta\", \"github\"]\n");
+        let cfg = load(&path, true).expect("load").expect("present");
+        assert_eq!(cfg.source.as_deref(), Some("okta,github"));
+        let (_dir, path) = write("source = \"*\"\n");
+        let cfg = load(&path, true).expect("load").expect("present");
+        assert_eq!(cfg.source.as_deref(), Some("*"));
     }
 
     #[test]

@@ -60,6 +60,7 @@ pub fn row(c: &Capture) -> Value {
     json!({
         "id": c.id,
         "kind": c.kind,
+        "source": c.source,
         "received_at_ms": c.received_at_ms,
         "method": c.request.method,
         "path": if path.is_empty() { "/".to_string() } else { path },

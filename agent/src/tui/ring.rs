@@ -229,6 +229,7 @@ mod tests {
         Row {
             id: EventId(uuid::Uuid::from_bytes([n; 16])),
             kind: CaptureKind::Event,
+            source: "okta".into(),
             received_at_ms: n as u64,
             method: "POST".into(),
             path: path.into(),

@@ -12,6 +12,8 @@ pub struct Row {
     pub id: EventId,
     /// What produced it.
     pub kind: CaptureKind,
+    /// The source it came to (shown when the agent listens on several).
+    pub source: String,
     /// When the relay received it (ms since the Unix epoch).
     pub received_at_ms: u64,
     /// HTTP method.
@@ -49,6 +51,7 @@ impl Row {
         let mut row = Row {
             id: c.id,
             kind: c.kind,
+            source: c.source.clone(),
             received_at_ms: c.received_at_ms,
             method: c.request.method.clone(),
             path: c.request.path_and_query(),

@@ -94,8 +94,12 @@ pub struct AppState {
     pub public_url: String,
     /// The local target URL.
     pub target: String,
-    /// The relay source.
+    /// The relay sources, as given (`okta`, `okta,github` or `*`).
     pub source: String,
+    /// Listening on several sources: the list and the detail view name each event's source.
+    pub tagged: bool,
+    /// With several sources: each welcomed source's public URL and backlog, by source.
+    pub welcomes: std::collections::BTreeMap<String, (String, u64)>,
     /// Delivery mode.
     pub mode: Mode,
     /// The link to the relay.
@@ -106,6 +110,8 @@ pub struct AppState {
     pub backlog: Option<u64>,
     /// The local service is down: (events waiting, next try in ms, when that was reported).
     pub local_down: Option<(usize, u64, u64)>,
+    /// With several sources: the source whose service is down.
+    pub down_source: Option<String>,
     /// Header totals.
     pub counters: Counters,
     /// The event list.
@@ -156,11 +162,14 @@ impl AppState {
             public_url: public_url.to_string(),
             target: target.to_string(),
             source: source.to_string(),
+            tagged: tags_sources(source),
+            welcomes: Default::default(),
             mode,
             conn: ConnState::Connecting,
             conn_changed_ms: 0,
             backlog: None,
             local_down: None,
+            down_source: None,
             counters: Counters::default(),
             rows: RowRing::new(capacity),
             selected: 0,
@@ -177,6 +186,29 @@ impl AppState {
             quit: false,
             inspect_url: None,
         }
+    }
+
+    /// Sets the sources listened on (and so whether events are tagged with theirs).
+    pub fn set_source(&mut self, source: String) {
+        self.tagged = tags_sources(&source);
+        self.source = source;
+    }
+
+    /// The relay welcomed the agent on one of several sources: the header shows every
+    /// source's URL at once (`https://relay/h/{github,okta}`) and the backlogs summed.
+    pub fn welcomed(&mut self, source: String, public_url: String, backlog: u64) {
+        self.welcomes.insert(source, (public_url, backlog));
+        self.backlog = Some(self.welcomes.values().map(|(_, b)| b).sum());
+        let urls: Vec<&str> = self.welcomes.values().map(|(u, _)| u.as_str()).collect();
+        let prefix = |u: &str| u.rfind("/h/").map(|i| u[..i + 3].to_string());
+        let shared = prefix(urls[0]).filter(|p| urls.iter().all(|u| u.starts_with(p.as_str())));
+        self.public_url = match shared {
+            Some(p) if urls.len() > 1 => {
+                let names: Vec<&str> = urls.iter().map(|u| &u[p.len()..]).collect();
+                format!("{p}{{{}}}", names.join(","))
+            }
+            _ => urls.join(" "),
+        };
     }
 
     /// The selected row, if any.
@@ -211,4 +243,9 @@ impl AppState {
         // header, table title/border and column header, status bar
         (self.size.1.saturating_sub(self.header_height() + 4) as usize).max(1)
     }
+}
+
+/// True for `okta,github` or `*`: more than one source may send events.
+fn tags_sources(source: &str) -> bool {
+    shared::SourceList::parse(source).is_ok_and(|s| s.is_several())
 }

@@ -95,21 +95,26 @@ fn on_net(state: &mut AppState, ev: AgentEvent) -> Option<Effect> {
     match ev {
         AgentEvent::Started { target, source } => {
             state.target = target;
-            state.source = source;
+            state.set_source(source);
         }
         AgentEvent::State(conn) => {
             state.conn = conn;
             state.conn_changed_ms = state.now_ms;
         }
         AgentEvent::Welcome {
+            source,
             backlog,
             public_url,
             mode,
             ..
         } => {
-            state.backlog = Some(backlog);
-            state.public_url = public_url;
             state.mode = mode;
+            if state.tagged {
+                state.welcomed(source, public_url, backlog);
+            } else {
+                state.backlog = Some(backlog);
+                state.public_url = public_url;
+            }
         }
         AgentEvent::Captured(c) => {
             let reload = state.detail.as_ref().is_some_and(|d| d.id == c.id);
@@ -157,11 +162,21 @@ fn on_net(state: &mut AppState, ev: AgentEvent) -> Option<Effect> {
         }
         AgentEvent::Notice(text) => state.notice = Some(text),
         AgentEvent::LocalDown {
+            source,
             waiting,
             next_in_ms,
             ..
-        } => state.local_down = Some((waiting, next_in_ms, state.now_ms)),
-        AgentEvent::LocalBack { .. } => state.local_down = None,
+        } => {
+            state.local_down = Some((waiting, next_in_ms, state.now_ms));
+            state.down_source = Some(source).filter(|_| state.tagged);
+        }
+        AgentEvent::LocalBack { source, .. } => {
+            // With several sources, another source's recovery leaves this one's hold shown.
+            if state.down_source.as_ref().is_none_or(|s| *s == source) {
+                state.local_down = None;
+                state.down_source = None;
+            }
+        }
     }
     None
 }

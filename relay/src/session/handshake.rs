@@ -1,31 +1,28 @@
-//! The start of an agent session: protocol version, token, source, agent limit, and the point
-//! in the log delivery resumes from.
+//! The start of an agent session: protocol version, token, the sources it asked for (`*`
+//! expanded), the agent limit per source, and the point in each log delivery resumes from.
 
+use super::lane::Lane;
 use super::{store_err, Closing};
-use crate::hub::AgentGuard;
 use crate::state::RelayState;
-use crate::store::{SourceInfo, Store};
+use crate::store::Store;
+use crate::token_scope::TokenScope;
 use shared::protocol::close;
-use shared::{Hello, Since, PROTOCOL_VERSION};
+use shared::{Hello, Since, SourceList, PROTOCOL_VERSION};
 use std::sync::Arc;
 
-/// An agent the relay accepted: where its delivery starts and what to tell it first.
+/// An agent the relay accepted: one lane per source, and what to tell it first.
 pub(super) struct Joined {
-    /// The source's settings, as read when the agent joined.
-    pub info: Arc<SourceInfo>,
-    /// Keeps the agent counted as connected to the source while the session lives.
-    pub _agent: AgentGuard,
     /// The id of the token the agent presented (its sessions close when it is revoked).
     pub token_id: String,
-    /// The newest sequence in the source's log when the agent joined.
-    pub head: u64,
-    /// The first sequence to send.
-    pub next: u64,
-    /// Notices to send before the welcome (the agent's position does not match this log).
-    pub notices: Vec<String>,
+    /// The sources, in the order the hello listed them (`*`: by name).
+    pub lanes: Vec<Lane>,
+    /// Per lane, notices to send before its welcome (the agent's position does not match the
+    /// log).
+    pub notices: Vec<Vec<String>>,
 }
 
-/// Checks the hello and finds where delivery resumes, or says why the agent is refused.
+/// Checks the hello and finds where delivery resumes on each source, or says why the agent is
+/// refused.
 pub(super) async fn join(state: &Arc<RelayState>, hello: &Hello) -> Result<Joined, Closing> {
     if hello.version != PROTOCOL_VERSION {
         return Err(Closing::new(
@@ -41,36 +38,36 @@ pub(super) async fn join(state: &Arc<RelayState>, hello: &Hello) -> Result<Joine
         .await
         .map_err(store_err)?
         .ok_or_else(|| Closing::new(close::UNAUTHORIZED, "invalid token"))?;
-    let source = hello.source.as_str();
-    let known = state.source_info(source).await;
-    if known.is_none() && token.source != source {
-        return Err(Closing::new(
-            close::UNKNOWN_SOURCE,
-            format!("unknown source {source:?}"),
-        ));
-    }
-    if token.source != source {
-        return Err(Closing::new(
-            close::FORBIDDEN_SOURCE,
-            format!("this token may only listen on source {:?}", token.source),
-        ));
-    }
+    let scope = TokenScope::stored(&token.source);
     let store: &dyn Store = state.store.as_ref();
-    let info = match known {
-        Some(info) => info,
-        None => {
-            store.ensure_source(source).map_err(store_err)?;
-            state.source_info(source).await.ok_or_else(|| {
-                Closing::new(close::RELAY_ERROR, "the source could not be created")
-            })?
+    let mut lanes = Vec::new();
+    let mut notices = Vec::new();
+    for source in requested(state, hello, &scope).await? {
+        let known = state.source_info(&source).await;
+        if !scope.allows(&source) {
+            return Err(if known.is_none() {
+                Closing::new(close::UNKNOWN_SOURCE, format!("unknown source {source:?}"))
+            } else {
+                Closing::new(
+                    close::FORBIDDEN_SOURCE,
+                    format!(
+                        "this token may not listen on source {source:?} (it may listen on {scope})"
+                    ),
+                )
+            });
         }
-    };
-    let max_agents = state.config.max_agents_per_source;
-    let agent = state
-        .hub
-        .source(source)
-        .try_join(max_agents)
-        .ok_or_else(|| {
+        let info = match known {
+            Some(info) => info,
+            None => {
+                store.ensure_source(&source).map_err(store_err)?;
+                state.source_info(&source).await.ok_or_else(|| {
+                    Closing::new(close::RELAY_ERROR, "the source could not be created")
+                })?
+            }
+        };
+        let max_agents = state.config.max_agents_per_source;
+        let hub = state.hub.source(&source);
+        let agent = hub.try_join(max_agents).ok_or_else(|| {
             Closing::new(
                 close::TOO_MANY_AGENTS,
                 format!(
@@ -78,26 +75,68 @@ pub(super) async fn join(state: &Arc<RelayState>, hello: &Hello) -> Result<Joine
                 ),
             )
         })?;
-    let (head, next, notices) = resume_point(store, hello)?;
+        let (head, next, told) = resume_point(store, hello, &source)?;
+        lanes.push(Lane::new(source, info, hub, agent, (head, next)));
+        notices.push(told);
+    }
+    let window = hello.window.clamp(1, state.config.max_window) as usize;
+    let count = lanes.len();
+    for lane in &mut lanes {
+        lane.set_share(window, count);
+    }
     Ok(Joined {
-        info,
-        _agent: agent,
         token_id: token.id,
-        head,
-        next,
+        lanes,
         notices,
     })
 }
 
+/// The sources the hello asks for, `*` expanded to every source the token allows that exists
+/// now (for a `*` token: every source in the store).
+async fn requested(
+    state: &Arc<RelayState>,
+    hello: &Hello,
+    scope: &TokenScope,
+) -> Result<Vec<String>, Closing> {
+    let list = SourceList::parse(&hello.sources.join(","))
+        .map_err(|e| Closing::new(close::UNKNOWN_SOURCE, e.to_string()))?;
+    let SourceList::All = list else {
+        return Ok(list.names().to_vec());
+    };
+    let mut names: Vec<String> = if scope.is_all() {
+        let sources = state.store.sources().map_err(store_err)?;
+        sources.into_iter().map(|s| s.name).collect()
+    } else {
+        let mut existing = Vec::new();
+        for name in scope.names() {
+            if state.source_info(name).await.is_some() {
+                existing.push(name.clone());
+            }
+        }
+        existing
+    };
+    names.sort();
+    if names.is_empty() {
+        return Err(Closing::new(
+            close::UNKNOWN_SOURCE,
+            format!("'*': no source this token may listen on ({scope}) exists on this relay yet"),
+        ));
+    }
+    Ok(names)
+}
+
 /// The log's head, the first sequence to send, and notices when the agent's own record and
 /// this relay's disagree.
-fn resume_point(store: &dyn Store, hello: &Hello) -> Result<(u64, u64, Vec<String>), Closing> {
-    let source = hello.source.as_str();
+fn resume_point(
+    store: &dyn Store,
+    hello: &Hello,
+    source: &str,
+) -> Result<(u64, u64, Vec<String>), Closing> {
     let head = *store.watch_head(source).map_err(store_err)?.borrow();
     let known = store.cursor(&hello.agent_id, source).map_err(store_err)?;
     let oldest = store.oldest_seq(source).map_err(store_err)?;
     let mut notices = Vec::new();
-    let mut next = match (hello.last_acked_seq, known) {
+    let mut next = match (hello.cursors.get(source).copied(), known) {
         // The agent's own record is the newest (the relay writes cursors every 250 ms), as long
         // as this log has come that far.
         (Some(n), Some(_)) if n <= head => n + 1,

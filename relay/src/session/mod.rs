@@ -2,6 +2,7 @@
 //! resumes), then the session loop in [`pump`] (events out, acks in, cursor, heartbeats).
 
 mod handshake;
+mod lane;
 mod pump;
 
 use crate::state::RelayState;
@@ -57,7 +58,8 @@ async fn run(state: Arc<RelayState>, socket: Socket) {
         Ok(None) => return,
         Err(closing) => return close_with(&mut sink, closing).await,
     };
-    let span = tracing::info_span!("session", source = %hello.source, agent = %hello.agent_id);
+    let sources = hello.sources.join(",");
+    let span = tracing::info_span!("session", source = %sources, agent = %hello.agent_id);
     let _enter = span.enter();
     let served = serve(&state, &hello, &mut sink, &mut stream).await;
     // The agent is no longer counted here: other instances on the store learn it now.
@@ -94,7 +96,7 @@ async fn read_hello(state: &RelayState, stream: &mut Stream) -> Result<Option<He
     }
 }
 
-/// Joins the agent, welcomes it, and runs its session.
+/// Joins the agent, welcomes it on each source, and runs its session.
 async fn serve(
     state: &Arc<RelayState>,
     hello: &Hello,
@@ -102,40 +104,44 @@ async fn serve(
     stream: &mut Stream,
 ) -> Result<(), Closing> {
     let joined = handshake::join(state, hello).await?;
-    let source = hello.source.as_str();
     let session = state
         .hub
         .register_session(&joined.token_id, &state.shutdown);
-    let notices = state.hub.source(source).subscribe();
     state.publish_agents();
-    for message in joined.notices {
-        tracing::warn!(%message, "agent cursor does not match this relay's log");
-        send(sink, &RelayMessage::Notice { message }).await?;
+    for (lane, notices) in joined.lanes.iter().zip(joined.notices) {
+        for message in notices {
+            tracing::warn!(source = %lane.source, %message, "agent cursor does not match this relay's log");
+            let message = if joined.lanes.len() > 1 {
+                format!("source {}: {message}", lane.source)
+            } else {
+                message
+            };
+            send(sink, &RelayMessage::Notice { message }).await?;
+        }
+        send(
+            sink,
+            &RelayMessage::Welcome {
+                source: lane.source.clone(),
+                mode: lane.info.settings.mode,
+                public_url: state.public_source_url(&lane.source),
+                head_seq: lane.head,
+                backlog: (lane.head + 1).saturating_sub(lane.next),
+                resume_from: lane.next,
+            },
+        )
+        .await?;
+        tracing::info!(
+            source = %lane.source,
+            resume_from = lane.next,
+            head = lane.head,
+            "agent connected"
+        );
     }
-    send(
-        sink,
-        &RelayMessage::Welcome {
-            source: source.to_string(),
-            mode: joined.info.settings.mode,
-            public_url: state.public_source_url(source),
-            head_seq: joined.head,
-            backlog: (joined.head + 1).saturating_sub(joined.next),
-            resume_from: joined.next,
-        },
-    )
-    .await?;
-    tracing::info!(
-        resume_from = joined.next,
-        head = joined.head,
-        "agent connected"
-    );
     pump::Pump {
         state,
-        hello,
-        next: joined.next,
-        notices,
+        agent_id: &hello.agent_id,
+        lanes: joined.lanes,
         revoked: session.revoked.clone(),
-        read_failed: false,
     }
     .run(sink, stream)
     .await

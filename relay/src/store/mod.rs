@@ -184,7 +184,8 @@ pub struct TokenInfo {
     pub id: String,
     /// Free-form label.
     pub name: String,
-    /// The only source this token may listen on.
+    /// The sources this token may listen on, as text: a name, a comma list or `*` (read it
+    /// with [`crate::token_scope::TokenScope`]).
     pub source: String,
     /// Creation time, ms since the Unix epoch.
     pub created_ms: u64,

@@ -3,7 +3,7 @@
 
 // ---------- the list ----------
 
-const list = { rows: new Map(), order: [], cursor: null, selected: 0, picked: new Set(), types: new Set() };
+const list = { rows: new Map(), order: [], cursor: null, selected: 0, picked: new Set(), types: new Set(), sources: new Set() };
 
 function filters() {
   return { q: $("q").value.trim(), status: $("status").value, type: $("type").value.trim() };
@@ -35,6 +35,8 @@ function showListError(msg) {
 }
 
 function noteTypes(row) {
+  // Events of several sources: every row names its source (see rowNode).
+  if (row.source) list.sources.add(row.source);
   for (const t of [...(row.event_types || []), row.hook_type]) {
     if (t && t !== "com.okta.event_hook" && !list.types.has(t)) {
       list.types.add(t);
@@ -94,7 +96,7 @@ function rowNode(row, i) {
     })),
     el("td", { class: "time", title: new Date(row.received_at_ms).toISOString(), text: clock(row.received_at_ms) }),
     el("td", { class: "method", text: row.method }),
-    el("td", { class: "path" }, el("a", { href: `/events/${row.id}`, text: row.path, onclick: (e) => { e.preventDefault(); go(`/events/${row.id}`); } })),
+    el("td", { class: "path" }, ...(list.sources.size > 1 ? [el("span", { class: "source", text: row.source })] : []), el("a", { href: `/events/${row.id}`, text: row.path, onclick: (e) => { e.preventDefault(); go(`/events/${row.id}`); } })),
     el("td", { class: "summary", text: row.summary || "" }),
     el("td", { class: "status", title: row.error || "", text: statusText(row) }),
     el("td", { class: "duration", text: row.kind === "verification" ? "" : duration(row.duration_ms) }),

@@ -38,6 +38,7 @@ fn started_state_welcome_and_notice_fill_the_header() {
     update(
         &mut s,
         Action::Net(AgentEvent::Welcome {
+            source: "x".into(),
             backlog: 7,
             head_seq: 9,
             public_url: "https://r/h/x".into(),

@@ -206,3 +206,55 @@ fn detail_inline_hook_budget() {
     );
     insta::assert_snapshot!(draw(&open_detail(okta_state(), c)).backend());
 }
+
+/// Listening on two sources, the list and the detail view name each event's source.
+fn two_sources_state() -> AppState {
+    let mut s = state();
+    update(
+        &mut s,
+        Action::Net(crate::events::AgentEvent::Started {
+            target: "http://127.0.0.1:1337/okta-webhooks-endpoint".into(),
+            source: "okta,github".into(),
+        }),
+    );
+    for source in ["okta", "github"] {
+        update(
+            &mut s,
+            Action::Net(crate::events::AgentEvent::Welcome {
+                source: source.into(),
+                backlog: 1,
+                head_seq: 1,
+                public_url: format!("https://relay.example.com/h/{source}"),
+                mode: shared::Mode::Ack,
+            }),
+        );
+    }
+    let body = okta_event_body("user.lifecycle.deactivate", "John Doe");
+    feed(
+        &mut s,
+        answered(capture(1, body.as_bytes()), 200, "", 15_000),
+    );
+    let mut push = answered(capture(2, br#"{"ref":"main"}"#), 204, "", 4_000);
+    push.source = "github".into();
+    push.request.path = "/push".into();
+    feed(&mut s, push);
+    s
+}
+
+#[test]
+fn two_sources_list() {
+    insta::assert_snapshot!(draw(&two_sources_state()).backend());
+}
+
+#[test]
+fn two_sources_narrow_list() {
+    insta::assert_snapshot!(draw(&sized(two_sources_state(), 70, 14)).backend());
+}
+
+#[test]
+fn two_sources_detail() {
+    let mut push = answered(capture(2, br#"{"ref":"main"}"#), 204, "", 4_000);
+    push.source = "github".into();
+    push.request.path = "/push".into();
+    insta::assert_snapshot!(draw(&open_detail(two_sources_state(), push)).backend());
+}

@@ -10,11 +10,14 @@ use ratatui::widgets::{Block, Borders, Paragraph, Tabs, Wrap};
 use ratatui::Frame;
 
 const DIM: Style = Style::new().fg(Color::DarkGray);
+/// How an event's source is shown.
+pub(super) const SOURCE: Style = Style::new().fg(Color::Green);
 /// From this width request and response are shown side by side.
 const SIDE_BY_SIDE: u16 = 160;
 
 /// Draws the detail view of one capture.
-pub fn render(d: &Detail, inspect_url: Option<&str>, frame: &mut Frame, area: Rect) {
+/// `tagged`: the agent listens on several sources, so the line names the event's.
+pub fn render(d: &Detail, inspect_url: Option<&str>, tagged: bool, frame: &mut Frame, area: Rect) {
     let [top, rest] = Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
     let Some(c) = &d.capture else {
         frame.render_widget(
@@ -24,6 +27,10 @@ pub fn render(d: &Detail, inspect_url: Option<&str>, frame: &mut Frame, area: Re
         return;
     };
     let mut line = timings(c);
+    if tagged {
+        line.spans
+            .insert(1, Span::styled(format!(" [{}]", c.source), SOURCE));
+    }
     if let Some(base) = inspect_url {
         line.spans.push(Span::styled("  ", DIM));
         line.spans.push(Span::styled(

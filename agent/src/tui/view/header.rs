@@ -83,11 +83,15 @@ fn local_down(state: &AppState) -> Vec<Span<'static>> {
         return Vec::new();
     };
     let left_ms = next_in_ms.saturating_sub(state.now_ms.saturating_sub(at_ms));
+    let of = state
+        .down_source
+        .as_ref()
+        .map_or(String::new(), |s| format!(" ({s})"));
     vec![
         Span::styled(" · ", DIM),
         Span::styled(
             format!(
-                "local service down · {waiting} waiting · next try in {} s ",
+                "local service down{of} · {waiting} waiting · next try in {} s ",
                 left_ms.div_ceil(1000)
             ),
             Style::new().fg(Color::Red),

@@ -46,9 +46,9 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
     let end = (offset + state.page_rows()).min(len);
     let rows: Vec<TableRow> = (offset..end)
         .filter_map(|i| state.rows.visible(i))
-        .map(|r| table_row(r, state.now_ms, wide))
+        .map(|r| table_row(r, state.now_ms, wide, state.tagged))
         .collect();
-    let (header, widths) = if wide {
+    let (mut header, mut widths) = if wide {
         (
             vec!["time", "method", "path", "event", "status", "took", ""],
             vec![
@@ -74,6 +74,10 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
             ],
         )
     };
+    if state.tagged {
+        header.insert(1, "source");
+        widths.insert(1, Constraint::Length(if wide { 12 } else { 8 }));
+    }
     let table = Table::new(rows, widths)
         .header(TableRow::new(header).style(DIM.add_modifier(Modifier::BOLD)))
         .block(block)
@@ -84,13 +88,17 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
     frame.render_stateful_widget(table, area, &mut ts);
 }
 
-fn table_row(r: &Row, now_ms: u64, wide: bool) -> TableRow<'static> {
+fn table_row(r: &Row, now_ms: u64, wide: bool, tagged: bool) -> TableRow<'static> {
     let time = clock(r.received_at_ms);
     let time = if wide { time } else { time[..8].to_string() };
-    let mut cells = vec![
-        Cell::from(Span::styled(time, DIM)),
-        Cell::from(r.method.clone()),
-    ];
+    let mut cells = vec![Cell::from(Span::styled(time, DIM))];
+    if tagged {
+        cells.push(Cell::from(Span::styled(
+            r.source.clone(),
+            super::detail::SOURCE,
+        )));
+    }
+    cells.push(Cell::from(r.method.clone()));
     let event = event_line(r);
     if wide {
         cells.push(Cell::from(path(r)));

@@ -20,7 +20,7 @@ pub fn render(state: &AppState, frame: &mut Frame) {
     .areas(frame.area());
     header::render(state, frame, head);
     match &state.detail {
-        Some(d) => detail::render(d, state.inspect_url.as_deref(), frame, body),
+        Some(d) => detail::render(d, state.inspect_url.as_deref(), state.tagged, frame, body),
         None => list::render(state, frame, body),
     }
     status::render(state, frame, foot);

@@ -201,7 +201,10 @@ pub async fn max_cursor(c: &Client, source: &str) -> StoreResult<Option<u64>> {
 }
 
 pub async fn add_token(c: &Client, info: &TokenInfo, hash: &[u8]) -> StoreResult<()> {
-    ensure_source(c, &info.source).await?;
+    // The token's sources exist from now on (a scope names one, several, or `*`: none).
+    for name in crate::token_scope::TokenScope::stored(&info.source).names() {
+        ensure_source(c, name).await?;
+    }
     c.execute(
         "INSERT INTO tokens(id, name, source, hash, created_ms) VALUES ($1, $2, $3, $4, $5)",
         &[

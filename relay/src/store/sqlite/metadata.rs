@@ -86,7 +86,10 @@ pub(crate) fn raise_floor(
 
 /// Stores a token by the hash of its secret (creating its source if needed).
 pub(crate) fn add_token(conn: &Connection, info: &TokenInfo, secret_hash: &[u8]) -> Result<()> {
-    ensure_source(conn, &info.source)?;
+    // The token's sources exist from now on (a scope names one, several, or `*`: none).
+    for name in crate::token_scope::TokenScope::stored(&info.source).names() {
+        ensure_source(conn, name)?;
+    }
     conn.execute(
         "INSERT INTO tokens(id, name, source, hash, created_ms) VALUES (?1,?2,?3,?4,?5)",
         params![
