@@ -68,6 +68,18 @@ impl Capture {
         self.outcome.is_none() && self.kind != CaptureKind::Verification
     }
 
+    /// Records what the delivery that started at `delivered_at_ms` came to.
+    pub fn complete(
+        &mut self,
+        delivered_at_ms: u64,
+        answered_at_ms: u64,
+        outcome: DeliveryOutcome,
+    ) {
+        self.delivered_at_ms = Some(delivered_at_ms);
+        self.answered_at_ms = Some(answered_at_ms);
+        self.outcome = Some(outcome);
+    }
+
     /// The status code, if the local service answered.
     pub fn status(&self) -> Option<u16> {
         self.outcome.as_ref().and_then(|o| o.status())

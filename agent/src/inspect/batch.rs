@@ -62,9 +62,7 @@ impl RowBatch {
                 outcome,
             } => {
                 let complete = |c: &mut Capture| {
-                    c.delivered_at_ms = Some(*delivered_at_ms);
-                    c.answered_at_ms = Some(*answered_at_ms);
-                    c.outcome = Some(outcome.clone());
+                    c.complete(*delivered_at_ms, *answered_at_ms, outcome.clone())
                 };
                 if let Some(&i) = self.index.get(id) {
                     complete(&mut self.rows[i]);

@@ -150,9 +150,7 @@ fn on_net(state: &mut AppState, ev: AgentEvent) -> Option<Effect> {
             let mut reload = None;
             if let Some(d) = &mut state.detail {
                 if let Some(c) = d.capture.as_deref_mut().filter(|c| c.id == id) {
-                    c.delivered_at_ms = Some(delivered_at_ms);
-                    c.answered_at_ms = Some(answered_at_ms);
-                    c.outcome = Some(outcome);
+                    c.complete(delivered_at_ms, answered_at_ms, outcome);
                     reload = Some(Box::new(c.clone()));
                 }
             }
