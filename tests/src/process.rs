@@ -1,11 +1,11 @@
-//! The real `relay` binary as a child process: started on port 0, its address read from the
-//! line it logs once listening.
+//! The real binaries as child processes: `relay` started on port 0, its address read from the
+//! line it logs once listening, and `agent listen` on its embedded relay.
 
 use crate::bin_path;
 use std::net::SocketAddr;
 use std::process::Stdio;
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
-use tokio::process::{Child, ChildStderr, Command};
+use tokio::process::{Child, ChildStderr, ChildStdout, Command};
 
 /// A running `relay` process; killed when dropped.
 pub struct RelayProcess {
@@ -76,5 +76,69 @@ impl RelayProcess {
     /// `http://ADDR`.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+}
+
+/// The real `agent listen` on its embedded relay, as a child process; killed when dropped.
+pub struct AgentProcess {
+    /// The process.
+    pub child: Child,
+    /// The embedded relay's URL (`http://127.0.0.1:PORT`), read from the agent's stderr.
+    pub relay_url: String,
+    /// The agent's stdout, for a test to read its lines.
+    pub stdout: Lines<BufReader<ChildStdout>>,
+}
+
+impl AgentProcess {
+    /// Spawns `cmd` (an `agent … listen … --embedded-port 0` command) and returns once it has
+    /// printed its embedded relay's URL. The rest of its stderr is drained in the background,
+    /// which also keeps `keep` (the agent's data directory, say) alive as long as the agent.
+    pub async fn start<K: Send + 'static>(mut cmd: Command, keep: K) -> Self {
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn agent");
+        let mut stderr = BufReader::new(child.stderr.take().expect("stderr")).lines();
+        let stdout = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let relay_url = loop {
+            let line = stderr
+                .next_line()
+                .await
+                .expect("read agent stderr")
+                .expect("agent exited before starting its relay");
+            if let Some(rest) = line.strip_prefix("hookrelay: embedded relay on ") {
+                break rest.split_whitespace().next().expect("url").to_string();
+            }
+        };
+        tokio::spawn(async move {
+            let _keep = keep;
+            while let Ok(Some(_)) = stderr.next_line().await {}
+        });
+        AgentProcess {
+            child,
+            relay_url,
+            stdout,
+        }
+    }
+
+    /// The next stdout line that is JSON (`--output json`) and satisfies `wanted`.
+    pub async fn next_json(
+        &mut self,
+        wanted: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        loop {
+            let line = self
+                .stdout
+                .next_line()
+                .await
+                .expect("read agent stdout")
+                .expect("agent exited");
+            let v: serde_json::Value = serde_json::from_str(&line).expect("a JSON line");
+            if wanted(&v) {
+                return v;
+            }
+        }
     }
 }

@@ -1,77 +1,29 @@
 //! The real `agent` binary: the zero-configuration default, trigger, verify, history, replay.
 
+use hookrelay_tests::process::AgentProcess;
 use hookrelay_tests::*;
-use std::process::Stdio;
-use tokio::io::{AsyncBufReadExt, BufReader, Lines};
-use tokio::process::{Child, ChildStdout, Command};
+use tokio::process::Command;
 
-struct RunningAgent {
-    child: Child,
-    relay_url: String,
-    stdout: Lines<BufReader<ChildStdout>>,
-}
-
-impl RunningAgent {
-    /// The next JSON line on stdout of `"type": "event"`.
-    async fn next_event(&mut self) -> serde_json::Value {
-        loop {
-            let line = self
-                .stdout
-                .next_line()
-                .await
-                .expect("read stdout")
-                .expect("agent exited");
-            let v: serde_json::Value = serde_json::from_str(&line).expect("json line");
-            if v["type"] == "event" {
-                return v;
-            }
-        }
-    }
-}
-
-/// `agent --data DIR listen TARGET --output json` with an embedded relay on a free port.
-async fn start_agent(data: &std::path::Path, target: &str, extra: &[&str]) -> RunningAgent {
-    let mut child = Command::new(bin_path("agent"))
-        .env("HOOKRELAY_AGENT_CONFIG", data.join("agent.json"))
+/// `agent --data DIR listen TARGET --output json` with an embedded relay on a free port, once
+/// its link is up.
+async fn start_agent(data: &std::path::Path, target: &str, extra: &[&str]) -> AgentProcess {
+    let mut cmd = Command::new(bin_path("agent"));
+    cmd.env("HOOKRELAY_AGENT_CONFIG", data.join("agent.json"))
         .arg("--data")
         .arg(data)
         .args(["listen", target, "--output", "json", "--embedded-port", "0"])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn agent");
-    let mut stderr = BufReader::new(child.stderr.take().expect("stderr")).lines();
-    let mut stdout = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let relay_url = loop {
-        let line = stderr
-            .next_line()
-            .await
-            .expect("stderr")
-            .expect("agent exited early");
-        if let Some(rest) = line.strip_prefix("hookrelay: embedded relay on ") {
-            break rest.split_whitespace().next().expect("url").to_string();
-        }
-    };
-    tokio::spawn(async move { while let Ok(Some(_)) = stderr.next_line().await {} });
+        .args(extra);
+    let mut agent = AgentProcess::start(cmd, ()).await;
     // Wait for the link to come up before sending anything.
-    loop {
-        let line = stdout
-            .next_line()
-            .await
-            .expect("stdout")
-            .expect("agent exited early");
-        let v: serde_json::Value = serde_json::from_str(&line).expect("json");
-        if v["type"] == "state" && v["state"] == "connected" {
-            break;
-        }
-    }
-    RunningAgent {
-        child,
-        relay_url,
-        stdout,
-    }
+    agent
+        .next_json(|v| v["type"] == "state" && v["state"] == "connected")
+        .await;
+    agent
+}
+
+/// The agent's next JSON line of `"type": "event"`.
+async fn next_event(agent: &mut AgentProcess) -> serde_json::Value {
+    agent.next_json(|v| v["type"] == "event").await
 }
 
 async fn agent_cmd(data: &std::path::Path, args: &[&str]) -> std::process::Output {
@@ -99,7 +51,7 @@ async fn embedded_relay_curl_round_trip_through_the_real_binary() {
         let got = target.next().await;
         assert_eq!(got.uri, "/okta-webhooks-endpoint/x?y=1");
         assert_eq!(got.body.as_ref(), b"{\"a\":1}");
-        let line = agent.next_event().await;
+        let line = next_event(&mut agent).await;
         assert_eq!(line["status"], 200);
         assert_eq!(line["method"], "POST");
         assert_eq!(line["path"], "/x?y=1");
@@ -134,7 +86,7 @@ async fn trigger_verify_history_and_replay_survive_a_restart() {
             .header_values("user-agent")
             .iter()
             .any(|v| v.starts_with(b"Okta Hook Service v1.0.0 - ")));
-        let line = agent.next_event().await;
+        let line = next_event(&mut agent).await;
         let id = line["id"].as_str().expect("id").to_string();
 
         let out = agent_cmd(data.path(), &["verify"]).await;

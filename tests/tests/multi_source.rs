@@ -6,13 +6,12 @@
 use agent::events::{AgentEvent, ConnState};
 use agent::listen::ListenOptions;
 use agent::model::Capture;
+use hookrelay_tests::process::AgentProcess;
 use hookrelay_tests::*;
 use shared::{Mode, SourceList};
 use std::collections::HashSet;
-use std::process::Stdio;
 use std::sync::Arc;
-use tokio::io::{AsyncBufReadExt, BufReader, Lines};
-use tokio::process::{ChildStdout, Command};
+use tokio::process::Command;
 
 /// A relay with ack-mode sources `okta` and `github`, a recording target and options for an
 /// agent listening on `sources` with a token scoped to `scope`.
@@ -275,70 +274,37 @@ async fn bad_source_lists_fail_before_connecting_naming_the_argument() {
     .await;
 }
 
-/// `agent listen PORT --source SOURCES --output json` on an embedded relay: the child, the
-/// relay's URL and its stdout lines, once the relay welcomed it on `expect`.
-async fn embedded_agent(
-    port: &str,
-    sources: &str,
-    expect: &[&str],
-) -> (tokio::process::Child, String, Lines<BufReader<ChildStdout>>) {
+/// `agent listen PORT --source SOURCES --output json` on an embedded relay, once the relay
+/// welcomed it on `expect`.
+async fn embedded_agent(port: &str, sources: &str, expect: &[&str]) -> AgentProcess {
     let data = tempfile::tempdir().expect("tempdir");
-    let mut child = Command::new(bin_path("agent"))
-        .env("HOOKRELAY_AGENT_CONFIG", data.path().join("agent.json"))
+    let mut cmd = Command::new(bin_path("agent"));
+    cmd.env("HOOKRELAY_AGENT_CONFIG", data.path().join("agent.json"))
         .env_remove("HOOKRELAY_SOURCE")
         .arg("--data")
         .arg(data.path())
         .args(["listen", port, "--output", "json", "--embedded-port", "0"])
-        .args(["--source", sources])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn agent");
-    let mut stderr = BufReader::new(child.stderr.take().expect("stderr")).lines();
-    let mut stdout = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let relay_url = loop {
-        let line = stderr.next_line().await.expect("stderr").expect("exited");
-        if let Some(rest) = line.strip_prefix("hookrelay: embedded relay on ") {
-            break rest.split_whitespace().next().expect("url").to_string();
-        }
-    };
-    tokio::spawn(async move {
-        let _data = data;
-        while let Ok(Some(_)) = stderr.next_line().await {}
-    });
+        .args(["--source", sources]);
+    let mut agent = AgentProcess::start(cmd, data).await;
     let mut welcomes = HashSet::new();
     while welcomes.len() < expect.len() {
-        let line = stdout.next_line().await.expect("stdout").expect("exited");
-        let v: serde_json::Value = serde_json::from_str(&line).expect("json");
-        if v["type"] == "welcome" {
-            welcomes.insert(v["source"].as_str().expect("source").to_string());
-        }
+        let v = agent.next_json(|v| v["type"] == "welcome").await;
+        welcomes.insert(v["source"].as_str().expect("source").to_string());
     }
     let expected: HashSet<String> = expect.iter().map(|s| s.to_string()).collect();
     assert_eq!(welcomes, expected);
-    (child, relay_url, stdout)
+    agent
 }
 
 /// Posts `source` to its source and checks the target and the agent's JSON line.
-async fn delivers_tagged(
-    relay_url: &str,
-    source: &str,
-    target: &mut TestTarget,
-    stdout: &mut Lines<BufReader<ChildStdout>>,
-) {
-    let answer = client::post_json(&format!("{relay_url}/h/{source}"), source.to_string())
+async fn delivers_tagged(agent: &mut AgentProcess, source: &str, target: &mut TestTarget) {
+    let url = format!("{}/h/{source}", agent.relay_url);
+    let answer = client::post_json(&url, source.to_string())
         .await
         .expect("post");
     assert_eq!(answer.status, 200, "{source}: {}", answer.text());
     assert_eq!(target.next().await.text(), source);
-    let event = loop {
-        let line = stdout.next_line().await.expect("stdout").expect("exited");
-        let v: serde_json::Value = serde_json::from_str(&line).expect("json");
-        if v["type"] == "event" {
-            break v;
-        }
-    };
+    let event = agent.next_json(|v| v["type"] == "event").await;
     assert_eq!(event["source"], source, "{event}");
 }
 
@@ -347,12 +313,11 @@ async fn the_embedded_relay_creates_every_listed_source_and_lines_name_theirs() 
     with_timeout(async {
         let mut target = spawn_target(Reply::default()).await;
         let port = target.addr.port().to_string();
-        let (mut child, relay_url, mut stdout) =
-            embedded_agent(&port, "okta,github", &["okta", "github"]).await;
+        let mut agent = embedded_agent(&port, "okta,github", &["okta", "github"]).await;
         for source in ["okta", "github"] {
-            delivers_tagged(&relay_url, source, &mut target, &mut stdout).await;
+            delivers_tagged(&mut agent, source, &mut target).await;
         }
-        let _ = child.kill().await;
+        let _ = agent.child.kill().await;
     })
     .await;
 }
@@ -362,9 +327,9 @@ async fn star_on_the_embedded_relay_means_the_sources_it_has() {
     with_timeout(async {
         let mut target = spawn_target(Reply::default()).await;
         let port = target.addr.port().to_string();
-        let (mut child, relay_url, mut stdout) = embedded_agent(&port, "*", &["okta"]).await;
-        delivers_tagged(&relay_url, "okta", &mut target, &mut stdout).await;
-        let _ = child.kill().await;
+        let mut agent = embedded_agent(&port, "*", &["okta"]).await;
+        delivers_tagged(&mut agent, "okta", &mut target).await;
+        let _ = agent.child.kill().await;
     })
     .await;
 }

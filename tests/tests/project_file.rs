@@ -2,9 +2,8 @@
 //! directory by the real binary; an unknown key stops it before connecting. (Flags winning over
 //! the file is checked in agent/src/cli/project.rs.)
 
+use hookrelay_tests::process::AgentProcess;
 use hookrelay_tests::*;
-use std::process::Stdio;
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
 fn agent_in(dir: &std::path::Path) -> Command {
@@ -32,27 +31,13 @@ async fn the_project_file_gives_the_target_and_routes() {
             ),
         )
         .expect("write config");
-        let mut child = agent_in(dir.path())
-            .args(["listen", "--output", "json", "--embedded-port", "0", "--no-inspect"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("spawn agent");
-        let mut stderr = BufReader::new(child.stderr.take().expect("stderr")).lines();
-        let relay = loop {
-            let line = stderr.next_line().await.expect("stderr").expect("agent exited early");
-            if let Some(rest) = line.strip_prefix("hookrelay: embedded relay on ") {
-                break rest.split_whitespace().next().expect("url").to_string();
-            }
-        };
-        let mut stdout = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        loop {
-            let line = stdout.next_line().await.expect("stdout").expect("agent exited early");
-            if line.contains(r#""state":"connected""#) {
-                break;
-            }
-        }
+        let mut cmd = agent_in(dir.path());
+        cmd.args(["listen", "--output", "json", "--embedded-port", "0", "--no-inspect"]);
+        let mut agent = AgentProcess::start(cmd, ()).await;
+        agent
+            .next_json(|v| v["type"] == "state" && v["state"] == "connected")
+            .await;
+        let relay = agent.relay_url.clone();
         let hook = format!("{relay}/h/okta");
         let deactivate = r#"{"eventType":"com.okta.event_hook","data":{"events":[{"eventType":"user.lifecycle.deactivate"}]}}"#;
         let other = r#"{"eventType":"com.okta.event_hook","data":{"events":[{"eventType":"group.user_membership.add"}]}}"#;
@@ -62,7 +47,7 @@ async fn the_project_file_gives_the_target_and_routes() {
         assert_eq!((routed.uri.as_str(), routed.text()), ("/users", deactivate.to_string()));
         let rest = default_target.next().await;
         assert_eq!((rest.uri.as_str(), rest.text()), ("/default", other.to_string()));
-        let _ = child.kill().await;
+        let _ = agent.child.kill().await;
     })
     .await;
 }
