@@ -173,23 +173,12 @@ async fn append(state: &RelayState, source: &str, event: NewEvent) -> Result<(),
     Ok(())
 }
 
-/// 503 when more than `max` events are retained in `source`'s log (delivered or not:
-/// retention prunes delivered ones, so a backlog that keeps growing means no agent keeps up).
+/// 503 when `max` events or more wait for an agent's acknowledgement (delivered events kept
+/// for retention do not count, or a busy source would lock itself out).
 fn check_backlog(state: &RelayState, source: &str, max: u64) -> Result<(), RelayError> {
-    let store = state.store.as_ref();
-    // Queued means logged but not yet acknowledged by any agent: delivered events kept for
-    // retention do not count, or a busy source would lock itself out.
-    let queued = store
-        .watch_head(source)
-        .and_then(|head| {
-            let head = *head.borrow();
-            let oldest = store.oldest_seq(source)?;
-            if (head + 1).saturating_sub(oldest) < max {
-                return Ok(0);
-            }
-            let acked = store.max_cursor(source)?.unwrap_or(0);
-            Ok(head.saturating_sub(acked.max(oldest.saturating_sub(1))))
-        })
+    let queued = state
+        .backlog
+        .queued(state.store.as_ref(), source, max)
         .map_err(|err| {
             tracing::error!(%err, source, "reading the backlog failed; answering 503");
             RelayError::StoreUnavailable

@@ -4,6 +4,7 @@
 pub mod acme;
 pub mod admin;
 pub mod admin_cli;
+pub mod backlog;
 pub mod clock;
 pub mod config;
 pub mod error;

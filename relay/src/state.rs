@@ -30,6 +30,8 @@ pub struct RelayState {
     pub public_base: String,
     /// Request counters for `/metrics`.
     pub metrics: Metrics,
+    /// What each source holds unacknowledged, for `--max-queued-events`.
+    pub backlog: crate::backlog::Backlog,
     /// Recently read source settings.
     source_cache: Mutex<std::collections::HashMap<String, (std::time::Instant, Arc<SourceInfo>)>>,
     /// Tokens that live only in memory (the agent's embedded relay).
@@ -54,6 +56,7 @@ impl RelayState {
             tracker: TaskTracker::new(),
             public_base,
             metrics: Metrics::default(),
+            backlog: Default::default(),
             source_cache: Mutex::default(),
             memory_tokens: Mutex::default(),
             store_down: std::sync::atomic::AtomicBool::new(false),

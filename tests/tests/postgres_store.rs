@@ -122,3 +122,51 @@ async fn an_unreachable_database_fails_fast_and_recovers() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_version_1_schema_is_upgraded_in_place_keeping_its_events() {
+    with_timeout(async {
+        let url = postgres::database().await;
+        {
+            let store = postgres::open_store(&url);
+            store
+                .append("m", event("kept", None))
+                .await
+                .expect("append");
+        }
+        // What version 1 looked like: the same tables without version 2's storage parameter.
+        let (client, conn) = tokio_postgres::connect(url.expose(), tokio_postgres::NoTls)
+            .await
+            .expect("connect");
+        let conn = tokio::spawn(conn);
+        client
+            .batch_execute(
+                "ALTER TABLE events RESET (toast_tuple_target);
+                 UPDATE hookrelay_schema SET version = 1",
+            )
+            .await
+            .expect("go back to version 1");
+        let store = postgres::open_store(&url);
+        let events = store.read_after("m", 0, 10).expect("read");
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].event.request.body.as_bytes(), b"kept");
+        let version: i32 = client
+            .query_one("SELECT version FROM hookrelay_schema", &[])
+            .await
+            .expect("version")
+            .get(0);
+        assert_eq!(version, relay::store::postgres::SCHEMA_VERSION);
+        let options: Option<Vec<String>> = client
+            .query_one(
+                "SELECT reloptions FROM pg_class WHERE relname = 'events'",
+                &[],
+            )
+            .await
+            .expect("reloptions")
+            .get(0);
+        assert_eq!(options, Some(vec!["toast_tuple_target=8160".to_string()]));
+        drop(client);
+        let _ = conn.await;
+    })
+    .await;
+}
