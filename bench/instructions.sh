@@ -112,6 +112,8 @@ measure() {
     mkdir -p "$dir"
     local token relay_port
     token=$("$bin/relay" token create --source okta --data "$dir/relay")
+    # Proxy mode is the source's setting, kept by the relay.
+    "$bin/relay" source set okta --mode proxy --data "$dir/relay" >/dev/null
     relay_port=$(free_port)
     local relay_wrap=() agent_wrap=()
     local callgrind=(valgrind --tool=callgrind --callgrind-out-file="$dir/callgrind.out" -q)
@@ -135,9 +137,9 @@ measure() {
         exit 1
     fi
     "${agent_wrap[@]}" "$bin/agent" --data "$dir/agent" listen "$service_port" --relay "http://127.0.0.1:$relay_port" \
-        --token "$token" --mode proxy --output quiet >"$dir/agent.log" 2>&1 &
+        --token "$token" --output quiet >"$dir/agent.log" 2>&1 &
     agent_pid=$!
-    # Ready when the agent is connected (its hello puts the source in proxy mode).
+    # Ready when the agent is connected.
     local metrics connected=
     for _ in $(seq 600); do
         metrics=$(curl -fs "http://127.0.0.1:$relay_port/metrics" || true)
