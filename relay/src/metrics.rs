@@ -114,7 +114,11 @@ pub fn render(state: &RelayState) -> String {
     let now = crate::clock::now_ms();
     for src in &sources {
         let s = escape(&src.name);
-        let (count, _) = store.stats(&src.name).unwrap_or((0, 0));
+        // A source keeps a contiguous run of sequences: counting them would read every event.
+        let count = match (store.watch_head(&src.name), store.oldest_seq(&src.name)) {
+            (Ok(head), Ok(oldest)) => (*head.borrow() + 1).saturating_sub(oldest),
+            _ => 0,
+        };
         let _ = writeln!(
             retained,
             "hookrelay_events_retained{{source=\"{s}\"}} {count}"

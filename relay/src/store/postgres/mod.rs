@@ -38,6 +38,8 @@ use tokio_util::sync::CancellationToken;
 
 /// The longest a synchronous query may take before it counts as failed.
 const QUERY_TIMEOUT: Duration = Duration::from_secs(5);
+/// The longest work on a connection of its own may take (see `query_alone`).
+const LONG_QUERY_TIMEOUT: Duration = Duration::from_secs(60);
 /// How often a lost reading connection is re-established.
 const RECONNECT_EVERY: Duration = Duration::from_millis(250);
 
@@ -134,6 +136,31 @@ impl PostgresStore {
                         Err(StoreError::Backend("a database query timed out".into()))
                     }),
                 Err(e) => Err(e),
+            };
+            let _ = tx.send(result);
+        });
+        rx.recv().map_err(|_| StoreError::Closed)?
+    }
+
+    /// Runs `f` on a connection of its own, opened for it: for work long enough (retention
+    /// reads every retained frame's length) that the queries queued behind it on the reading
+    /// connection — some on the relay's own thread — would wait for it.
+    fn query_alone<T, F, Fut>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(Client) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = StoreResult<T>> + Send,
+    {
+        let shared = self.shared.clone();
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        self.rt.spawn(async move {
+            let result = match shared.target.connect(None).await {
+                Ok(client) => tokio::time::timeout(LONG_QUERY_TIMEOUT, f(client))
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(StoreError::Backend("a database query timed out".into()))
+                    }),
+                Err(e) => Err(StoreError::Backend(e)),
             };
             let _ = tx.send(result);
         });
@@ -351,7 +378,7 @@ impl Store for PostgresStore {
 
     fn prune(&self, now_ms: u64, default: Retention) -> StoreResult<PruneReport> {
         let report =
-            self.query(move |c| async move { queries::prune(&c, now_ms, default).await })?;
+            self.query_alone(move |c| async move { queries::prune(&c, now_ms, default).await })?;
         for (source, _) in &report.removed {
             self.shared.tails.forget(source);
         }

@@ -1,5 +1,10 @@
 //! The read and metadata queries: plain async functions over a client, so the store decides
 //! which connection runs them.
+//!
+//! Queries on a source's events name it as `source_id = (SELECT id FROM sources WHERE name =
+//! $1)`, never by joining `sources`: with the join the planner, not knowing the id, scanned
+//! every event of the table (`read_after` 222 ms, `MIN(seq)` 38 ms at 117,000 events; with the
+//! sub-select, an index scan: 0.8 and 0.3 ms).
 
 use crate::store::{
     PruneReport, Retention, SenderAuth, SourceInfo, SourceSettings, StoreError, StoreResult,
@@ -130,8 +135,8 @@ pub async fn read_after(
     // Typed parameters: one round trip, no statement to prepare and close.
     let rows = c
         .query_typed(
-            "SELECT e.frame FROM events e JOIN sources s ON s.id = e.source_id
-             WHERE s.name = $1 AND e.seq > $2 ORDER BY e.seq LIMIT $3",
+            "SELECT frame FROM events WHERE source_id = (SELECT id FROM sources WHERE name = $1)
+             AND seq > $2 ORDER BY seq LIMIT $3",
             &[
                 (&source, Type::TEXT),
                 (&(after.min(i64::MAX as u64) as i64), Type::INT8),
@@ -159,8 +164,8 @@ pub async fn read_after(
 pub async fn first_seq_since(c: &Client, source: &str, ms: u64) -> StoreResult<Option<u64>> {
     let row = c
         .query_one(
-            "SELECT MIN(e.seq) FROM events e JOIN sources s ON s.id = e.source_id
-             WHERE s.name = $1 AND e.received_ms >= $2",
+            "SELECT MIN(seq) FROM events
+             WHERE source_id = (SELECT id FROM sources WHERE name = $1) AND received_ms >= $2",
             &[&source, &(ms.min(i64::MAX as u64) as i64)],
         )
         .await
@@ -172,8 +177,7 @@ pub async fn first_seq_since(c: &Client, source: &str, ms: u64) -> StoreResult<O
 pub async fn oldest_seq(c: &Client, source: &str) -> StoreResult<Option<u64>> {
     let row = c
         .query_one(
-            "SELECT MIN(e.seq) FROM events e JOIN sources s ON s.id = e.source_id
-             WHERE s.name = $1",
+            "SELECT MIN(seq) FROM events WHERE source_id = (SELECT id FROM sources WHERE name = $1)",
             &[&source],
         )
         .await
@@ -285,8 +289,8 @@ pub async fn revoke_token(c: &Client, id: &str) -> StoreResult<bool> {
 pub async fn stats(c: &Client, source: &str) -> StoreResult<(u64, u64)> {
     let row = c
         .query_one(
-            "SELECT COUNT(*), COALESCE(SUM(length(e.frame)), 0)::BIGINT
-             FROM events e JOIN sources s ON s.id = e.source_id WHERE s.name = $1",
+            "SELECT COUNT(*), COALESCE(SUM(length(frame)), 0)::BIGINT
+             FROM events WHERE source_id = (SELECT id FROM sources WHERE name = $1)",
             &[&source],
         )
         .await
