@@ -303,15 +303,13 @@ fn recover(dir: &Path, floor: u64, keys_wanted: usize) -> anyhow::Result<(Index,
             }
             found.head = summary.seq;
             if summary.seq >= floor {
-                index.entries.push_back(Entry {
-                    seq: summary.seq,
-                    segment: first_seq,
+                let entry = Entry {
                     offset: at as u64,
-                    len: summary.len as u32,
                     received_at_ms: summary.received_at_ms,
+                    len: summary.len as u32,
                     body_len: summary.body_len,
-                });
-                index.body_bytes += u64::from(summary.body_len);
+                };
+                index.push(summary.seq, entry);
             }
             if let Some(k) = summary.keys {
                 if keys_wanted > 0 {

@@ -147,3 +147,34 @@ fn retention_drops_events_and_whole_segments_only() {
     assert_eq!(recovered[&1].head, 4);
     assert_eq!(seqs(&log.read_after(1, 0, 10).expect("read")), vec![4]);
 }
+
+#[test]
+fn reads_span_segments_before_and_after_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let big = |s: u64| event(s, vec![s as u8; (segments::SEGMENT_BYTES / 2 + 1) as usize]);
+    let written = vec![
+        big(1),
+        big(2),
+        event(3, b"c".to_vec()),
+        big(4),
+        big(5),
+        event(6, b"f".to_vec()),
+    ];
+    let segment = |s| dir.path().join("2").join(segments::segment_name(s));
+    {
+        let (log, _) = open(dir.path());
+        for ev in &written {
+            append(&log, 2, std::slice::from_ref(ev));
+        }
+        assert!(segment(1).exists() && segment(3).exists() && segment(6).exists());
+        assert_eq!(log.read_after(2, 0, 10).expect("read"), written);
+        assert_eq!(log.read_after(2, 2, 2).expect("read"), written[2..4]);
+    }
+    let (log, _) = open(dir.path());
+    assert_eq!(log.read_after(2, 0, 10).expect("read"), written);
+    assert_eq!(log.read_after(2, 5, 10).expect("read"), written[5..]);
+    assert_eq!(log.drop_below(2, 4).expect("drop"), 3);
+    assert!(!segment(1).exists() && segment(3).exists());
+    assert_eq!(log.read_after(2, 0, 10).expect("read"), written[3..]);
+    assert_eq!(log.first_at_or_after(2, 1_005), Some(5));
+}
