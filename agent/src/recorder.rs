@@ -14,6 +14,9 @@ const MAX_BATCH: usize = 1024;
 const GATHER: std::time::Duration = std::time::Duration::from_millis(20);
 /// Records waiting for the thread before senders wait for room.
 const QUEUE: usize = 8192;
+/// Most records handed over but not yet in the store: a full queue and the batch being
+/// written. A record handed over longer ago than that many records is stored.
+pub(crate) const UNSTORED_MAX: usize = QUEUE + MAX_BATCH;
 
 /// Hands records to the recorder thread.
 #[derive(Clone)]

@@ -132,8 +132,8 @@ pub(crate) async fn deliver_loop(
                     continue;
                 }
                 in_flight.sent(ev.seq);
-                if !seen.contains(&ev.id) {
-                    seen.insert(ev.id);
+                if !seen.delivered(&store, ev.id, ev.seq) {
+                    seen.insert(ev.id, ev.seq);
                     pending.insert(ev.id);
                     if ev.proxied {
                         lanes.proxied_waiting.push_back(ev);

@@ -94,26 +94,27 @@ impl CaptureStore {
         tx.commit().context("committing captures")
     }
 
-    /// Ids of the captures of `source` after sequence `after` that already have an outcome:
-    /// delivered out of order before a restart, so not to be delivered again.
-    pub fn delivered_after(
-        &self,
-        source: &str,
-        after: u64,
-        limit: usize,
-    ) -> anyhow::Result<Vec<EventId>> {
-        let after = i64::try_from(after).unwrap_or(i64::MAX);
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    /// The highest sequence of `source` after `after` whose capture already has an outcome
+    /// (delivered out of order, or its ack lost, before a restart); `after` when there is none.
+    pub fn highest_delivered(&self, source: &str, after: u64) -> anyhow::Result<u64> {
+        let floor = i64::try_from(after).unwrap_or(i64::MAX);
         let conn = self.lock();
         let mut stmt = conn.prepare_cached(
-            "SELECT id FROM captures WHERE source = ?1 AND seq > ?2 AND duration_us IS NOT NULL \
-             AND kind = 'event' ORDER BY row_id DESC LIMIT ?3",
+            "SELECT MAX(seq) FROM captures WHERE source = ?1 AND seq > ?2 \
+             AND duration_us IS NOT NULL AND kind = 'event'",
         )?;
-        let ids = stmt
-            .query_map(params![source, after, limit], |r| r.get::<_, String>(0))?
-            .filter_map(|r| r.ok().and_then(|s| s.parse().ok()))
-            .collect();
-        Ok(ids)
+        let highest: Option<i64> = stmt.query_row(params![source, floor], |r| r.get(0))?;
+        Ok(highest.and_then(|h| u64::try_from(h).ok()).unwrap_or(after))
+    }
+
+    /// Whether the capture of relay event `id` is stored with an outcome: delivered already.
+    pub fn is_delivered(&self, id: EventId) -> anyhow::Result<bool> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT EXISTS(SELECT 1 FROM captures WHERE id = ?1 AND duration_us IS NOT NULL)",
+        )?;
+        let delivered = stmt.query_row(params![id.to_string()], |r| r.get(0))?;
+        Ok(delivered)
     }
 }
 
@@ -174,11 +175,12 @@ mod tests {
             assert_eq!(got.answered_at_ms, Some(3));
         }
         assert_eq!(store.cursor("r", "okta").expect("cursor"), Some(2));
-        let mut after = store.delivered_after("okta", 1, 10).expect("after");
-        after.sort();
-        let mut want = vec![b.id, c.id];
-        want.sort();
-        assert_eq!(after, want);
+        assert_eq!(store.highest_delivered("okta", 1).expect("highest"), 3);
+        assert_eq!(store.highest_delivered("okta", 3).expect("none above"), 3);
+        assert_eq!(store.highest_delivered("other", 7).expect("other"), 7);
+        assert!(!store.is_delivered(a.id).expect("pending a"));
+        assert!(store.is_delivered(b.id).expect("delivered b"));
+        assert!(!store.is_delivered(EventId::new()).expect("unknown"));
     }
 
     #[test]
