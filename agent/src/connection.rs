@@ -260,7 +260,7 @@ async fn connect_once(
             frame = stream.next() => {
                 last_seen = Instant::now();
                 let decoded = match frame {
-                    Some(Ok(Message::Binary(bytes))) => frame::decode_relay_binary(bytes, opts.max_frame_bytes),
+                    Some(Ok(Message::Binary(bytes))) => frame::decode_relay_binary(crate::wire::detach(bytes), opts.max_frame_bytes),
                     Some(Ok(Message::Text(text))) => frame::decode_relay_text(&text, opts.max_frame_bytes),
                     Some(Ok(Message::Close(frame))) => {
                         let (code, reason) = frame

@@ -1,9 +1,9 @@
 //! Opening the websocket to the relay over a read-buffered TCP stream.
 //!
-//! tungstenite reads each frame with its own `read` of exactly the frame's remaining length
-//! once earlier frames are still referenced (the agent keeps event bodies as slices of their
-//! frames), so a batch of events costs one system call per event. A 64 KiB buffer under it
-//! turns a batch into one read.
+//! tungstenite sizes each `read` by what its own buffer can take, which can be exactly one
+//! frame's remaining length (whenever a received message still holds the buffer), so a batch
+//! of events could cost one system call per event. A 64 KiB buffer under it turns a batch into
+//! one read, however tungstenite sizes its reads.
 
 use anyhow::Context;
 use tokio::io::BufReader;

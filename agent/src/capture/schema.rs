@@ -79,9 +79,11 @@ pub(super) fn configure(
     }
     conn.pragma_update(None, "synchronous", "NORMAL")
         .context("setting synchronous=NORMAL")?;
-    // Checkpoint in bigger steps: pages the listener rewrites often (index leaves, the newest
-    // table page) are then copied into the database once per checkpoint, not once per commit.
-    conn.pragma_update(None, "wal_autocheckpoint", 5000)
+    // SQLite's default checkpoint size, written out: a checkpoint runs inside the commit that
+    // fills the WAL, so the listener's recorder waits for it, and once its bytes are full so do
+    // deliveries. With 8 KiB pages 1,000 pages (8 MB) is a stall of a few milliseconds; 5,000
+    // stalled for tens (p99 61 ms at saturation against 14) and saved no CPU we could measure.
+    conn.pragma_update(None, "wal_autocheckpoint", 1000)
         .context("setting wal_autocheckpoint")?;
     // SQLite's default page cache is 2 MB per connection, a tenth of the agent's memory. The
     // listener appends (row ids and v7 ids rise with time, so inserts touch the newest pages)
