@@ -48,8 +48,10 @@ pub async fn run(
             .await?
             .0,
     );
-    let (relay, port, _token) =
-        start_relay_on(bin_dir, full.path(), &["--sync", "normal"], None, "ack").await?;
+    // No agent reads these events, so the backlog limit (50,000 by default) is lifted: the
+    // cell measures a relay restarting on a full retention, 100,000 events by default.
+    let filling = ["--sync", "normal", "--max-queued-events", "0"];
+    let (relay, port, _token) = start_relay_on(bin_dir, full.path(), &filling, None, "ack").await?;
     eprintln!("restart: logging {events} events");
     let filled = loadgen::run(LoadSpec {
         addr: ([127, 0, 0, 1], port).into(),
