@@ -59,7 +59,7 @@ impl Recorder {
     /// Queues a record (waits while the queue or its bytes are full).
     pub async fn record(&self, record: Record) {
         // A record larger than the whole allowance waits until everything before it is stored.
-        let weight = weight(&record).min(UNSTORED_BYTES) as u32;
+        let weight = (record.body_bytes() + RECORD_OVERHEAD).min(UNSTORED_BYTES) as u32;
         let room = (self.room.clone().acquire_many_owned(weight).await)
             .expect("the recorder never closes its semaphore");
         if self.tx.send(Queued { record, room }).await.is_err() {
@@ -73,25 +73,6 @@ impl RecorderThread {
     pub async fn finish(self) {
         let _ = self.0.await;
     }
-}
-
-/// What a record holds in memory until it is stored, roughly.
-fn weight(record: &Record) -> usize {
-    let bodies = match record {
-        Record::Capture(c) => {
-            let answer = match &c.outcome {
-                Some(shared::DeliveryOutcome::Answered { response, .. }) => response.body.len(),
-                _ => 0,
-            };
-            c.request.body.len() + answer
-        }
-        Record::Outcome {
-            outcome: shared::DeliveryOutcome::Answered { response, .. },
-            ..
-        } => response.body.len(),
-        Record::Outcome { .. } | Record::Cursor { .. } => 0,
-    };
-    bodies + RECORD_OVERHEAD
 }
 
 async fn run(
@@ -191,7 +172,7 @@ mod tests {
         Record::Capture(Box::new(c))
     }
 
-    async fn start(store: &CaptureStore) -> (Recorder, RecorderThread, mpsc::Receiver<AgentEvent>) {
+    fn start(store: &CaptureStore) -> (Recorder, RecorderThread, mpsc::Receiver<AgentEvent>) {
         let (events, heard) = mpsc::channel(64);
         let (recorder, thread) = Recorder::start(store.clone(), events).expect("recorder");
         (recorder, thread, heard)
@@ -201,7 +182,7 @@ mod tests {
     async fn a_sender_waits_while_unstored_records_hold_all_the_room() {
         tokio::time::timeout(LIMIT, async {
             let store = CaptureStore::open_in_memory().expect("store");
-            let (recorder, thread, _heard) = start(&store).await;
+            let (recorder, thread, _heard) = start(&store);
             let held = recorder
                 .room
                 .clone()
@@ -229,7 +210,7 @@ mod tests {
     async fn records_larger_than_the_room_are_stored() {
         tokio::time::timeout(LIMIT, async {
             let store = CaptureStore::open_in_memory().expect("store");
-            let (recorder, thread, _heard) = start(&store).await;
+            let (recorder, thread, _heard) = start(&store);
             let big = UNSTORED_BYTES + 1;
             for seq in 1..=3 {
                 recorder.record(capture(seq, vec![b'x'; big])).await;

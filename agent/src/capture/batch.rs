@@ -33,6 +33,21 @@ pub enum Record {
     },
 }
 
+impl Record {
+    /// The bytes of the bodies it carries (the request's and the answer's).
+    pub fn body_bytes(&self) -> usize {
+        let answer = |outcome: Option<&DeliveryOutcome>| match outcome {
+            Some(DeliveryOutcome::Answered { response, .. }) => response.body.len(),
+            _ => 0,
+        };
+        match self {
+            Record::Capture(c) => c.request.body.len() + answer(c.outcome.as_ref()),
+            Record::Outcome { outcome, .. } => answer(Some(outcome)),
+            Record::Cursor { .. } => 0,
+        }
+    }
+}
+
 impl CaptureStore {
     /// Writes `records` in one transaction, in order. An outcome whose capture is in the same
     /// batch is folded into that capture's row, so a quick delivery costs one row write.
@@ -135,6 +150,21 @@ mod tests {
 
     fn answered() -> DeliveryOutcome {
         answer(201, "ok", 5)
+    }
+
+    #[test]
+    fn body_bytes_counts_the_request_and_the_answer() {
+        let mut c = capture(1);
+        assert_eq!(Record::Capture(Box::new(c.clone())).body_bytes(), 2);
+        c.outcome = Some(answered());
+        assert_eq!(Record::Capture(Box::new(c.clone())).body_bytes(), 4);
+        assert_eq!(outcome(c.id).body_bytes(), 2);
+        let cursor = Record::Cursor {
+            relay: "r".into(),
+            source: "okta".into(),
+            seq: 1,
+        };
+        assert_eq!(cursor.body_bytes(), 0);
     }
 
     fn outcome(id: EventId) -> Record {
